@@ -1,0 +1,54 @@
+"""Shared plotting helpers: one place that saves figures (PNG + PDF, atomically)."""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # headless: figures are only ever written to files
+import matplotlib.pyplot as plt  # noqa: E402
+
+# Fixed colours and order of the four Fig. 1/2 variants, so every figure agrees.
+VARIANTS = ("plain", "dropout", "projection", "projection+dropout")
+VARIANT_COLOURS = {"plain": "tab:blue", "dropout": "tab:orange",
+                   "projection": "tab:green", "projection+dropout": "tab:red"}
+
+
+def new_axes(ax=None, figsize=(5.0, 4.0)):
+    """Return ``(fig, ax)``: the given axes and its figure, or a fresh single-axes figure."""
+    if ax is not None:
+        return ax.figure, ax
+    fig, ax = plt.subplots(figsize=figsize)
+    return fig, ax
+
+
+def figure_stem(path: str | os.PathLike) -> Path:
+    """``fig.png`` / ``fig.pdf`` / ``fig`` -> ``fig`` (the name both outputs share)."""
+    path = Path(path)
+    return path.with_suffix("") if path.suffix.lower() in (".png", ".pdf") else path
+
+
+def save_figure(fig, path: str | os.PathLike, formats=("png", "pdf"), dpi: int = 110) -> list[Path]:
+    """Write ``fig`` as ``STEM.png`` and ``STEM.pdf`` and close it.
+
+    Each file is written under a temporary name in the target folder and renamed,
+    so an interrupted run never leaves a half-written figure behind.
+    """
+    stem = figure_stem(path)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    written = []
+    for fmt in formats:
+        target = stem.parent / f"{stem.name}.{fmt}"
+        fd, tmp = tempfile.mkstemp(prefix=f".{stem.name}.", suffix=f".{fmt}", dir=stem.parent)
+        os.close(fd)
+        try:
+            fig.savefig(tmp, format=fmt, dpi=dpi, bbox_inches="tight")
+            os.replace(tmp, target)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+        written.append(target)
+    plt.close(fig)
+    return written

@@ -1,0 +1,556 @@
+"""Model throughput benchmarks: training and inference sequences/s for every paper model.
+
+Sections (``--sections``):
+
+* ``throughput`` -- a compiled train step (``train_on_batch``) and a prediction (``predict_on_batch``)
+  on random one-hot batches of each preset's sequence length. A model and its ``-projection``
+  twin are timed interleaved (a, b, a, b, ...) in one process, so machine noise hits both alike and
+  their per-epoch cost ratio is fair.
+* ``strand`` -- strand-averaged inference (forward and reverse complement in one batch, as
+  evaluate.py does) against single-strand inference of the same sequences, interleaved.
+* ``variants`` -- fast paths of one model against its faithful build: XLA (``jit_compile``),
+  ``--fast-lstm`` (sigmoid gate, no recurrent dropout: cuDNN-eligible on a GPU) and mixed precision
+  (GPU only: on a CPU float16 matmuls are emulated, so it is skipped there, not faked).
+
+Usage: ``python -m bench.bench_models --json results.json [--quick] [--models crnn-320,...]``.
+"""
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np
+
+from bench.common import (
+    command_string,
+    full_epoch_hours,
+    interleaved_times,
+    machine_info,
+    random_batch,
+    reverse_complement,
+    summarize,
+    write_json,
+)
+
+TABLE1_MODELS = (
+    "deepsea",
+    "danq-original",
+    "danq-jaspar",
+    "crnn-320-projection",
+    "crnn-320",
+    "crnn-700-projection",
+    "crnn-700",
+)
+CNN_GRID_MODELS = tuple(f"cnn-{n}{s}" for n in (300, 500, 750, 1000) for s in ("", "-projection"))
+GROUPS = {"table1": TABLE1_MODELS, "cnn": CNN_GRID_MODELS, "all": TABLE1_MODELS + CNN_GRID_MODELS}
+
+#: The pairs whose per-epoch cost ratio the issue asks for; the first is a must-show (>= 1.3x).
+RATIO_PAIRS = (("crnn-320", "crnn-320-projection"), ("crnn-700", "crnn-700-projection"), ("cnn-1000", "cnn-1000-projection"))
+PROJECTION_SPEEDUP_TARGET = 1.3
+STRAND_RATIO_TARGET = 2.1
+
+#: Models above this many parameters get ``--large-batch-size`` on CPU (DeepSEA, DanQ, DanQ-JASPAR).
+LARGE_MODEL_PARAMS = 20_000_000
+
+#: Fast-path variants: config overrides, XLA, dtype policy, whether a GPU is needed to be meaningful.
+VARIANTS: dict[str, dict[str, Any]] = {
+    "faithful": {"overrides": {}, "jit_compile": False, "policy": "float32", "gpu_only": False},
+    "xla": {"overrides": {}, "jit_compile": True, "policy": "float32", "gpu_only": False},
+    "fast-lstm": {"overrides": {"gate": "sigmoid", "recurrent_dropout": 0.0}, "jit_compile": False,
+                  "policy": "float32", "gpu_only": False, "lstm_only": True},
+    "mixed": {"overrides": {}, "jit_compile": False, "policy": "mixed_float16", "gpu_only": True},
+    "fast-lstm+mixed": {"overrides": {"gate": "sigmoid", "recurrent_dropout": 0.0}, "jit_compile": False,
+                        "policy": "mixed_float16", "gpu_only": True, "lstm_only": True},
+    "xla+mixed": {"overrides": {}, "jit_compile": True, "policy": "mixed_float16", "gpu_only": True},
+}
+
+QUICK = {"batch_size": 16, "large_batch_size": 8, "warmup": 1, "repeats": 2, "check_repeats": 2,
+         "models": "crnn-320,crnn-320-projection"}
+FULL = {"batch_size": 256, "large_batch_size": 64, "warmup": 1, "repeats": 3, "check_repeats": 5,
+        "models": "all"}
+
+
+def _log(msg: str) -> None:
+    print(f"[bench_models] {msg}", file=sys.stderr, flush=True)
+
+
+def expand_models(spec: str) -> list[str]:
+    """Expand a comma list of model names and group names (table1, cnn, all), keeping order."""
+    names: list[str] = []
+    for item in (s.strip() for s in spec.split(",")):
+        if not item:
+            continue
+        for name in GROUPS.get(item, (item,)):
+            if name not in names:
+                names.append(name)
+    if not names:
+        raise ValueError(f"no models selected from {spec!r}")
+    return names
+
+
+def pair_groups(names: Sequence[str]) -> list[list[str]]:
+    """Group each model with its ``-projection`` twin when both are selected; others stand alone."""
+    groups: list[list[str]] = []
+    done: set[str] = set()
+    for name in names:
+        if name in done:
+            continue
+        twin = name[: -len("-projection")] if name.endswith("-projection") else f"{name}-projection"
+        if twin in names and twin not in done:
+            plain, proj = (twin, name) if name.endswith("-projection") else (name, twin)
+            groups.append([plain, proj])
+            done.update((plain, proj))
+        else:
+            groups.append([name])
+            done.add(name)
+    return groups
+
+
+def _gpu_available() -> bool:
+    import tensorflow as tf
+
+    return bool(tf.config.list_physical_devices("GPU"))
+
+
+@dataclass
+class Prepared:
+    """A compiled model with its fixed random batch, ready to time."""
+
+    name: str
+    label: str
+    config: dict
+    model: Any
+    batch_size: int
+    x: Any  # device tensor (B, L, 4)
+    y: Any
+    x_host: np.ndarray
+    params: int
+    jit_compile: bool
+    policy: str
+    first_train_s: float | None = None
+    first_predict_s: float | None = None
+    extra: dict = field(default_factory=dict)
+
+    def train_step(self) -> Any:
+        return self.model.train_on_batch(self.x, self.y)
+
+    def predict(self) -> Any:
+        return self.model.predict_on_batch(self.x)
+
+
+def prepare(
+    name: str,
+    *,
+    batch_size: int,
+    large_batch_size: int,
+    overrides: dict | None = None,
+    jit_compile: bool = False,
+    policy: str = "float32",
+    label: str | None = None,
+    seed: int = 0,
+) -> Prepared:
+    """Resolve the preset, build and compile the model (Adam 3e-4, binary cross-entropy) and make a batch.
+
+    ``jit_compile`` is always explicit: Keras' "auto" turns XLA on whenever a GPU is present, which
+    would silently change what the faithful row measures.
+    """
+    import keras
+    import tensorflow as tf
+
+    from models.presets import build_model, get_preset, resolve_config
+
+    preset = get_preset(name)
+    # A suite-wide override (e.g. lstm_units=8 in tests) applies to the models whose builder takes it.
+    overrides = {k: v for k, v in (overrides or {}).items() if k in preset}
+    if preset.get("jaspar_init"):
+        # Motif initialisation changes weights, not cost: skip loading JASPAR for a timing run.
+        overrides.setdefault("jaspar_init", False)
+    config = resolve_config(name, **overrides)
+    previous = keras.config.dtype_policy().name
+    keras.config.set_dtype_policy(policy)
+    try:
+        # train.build is what train.py runs: under mixed precision it keeps the output layer float32.
+        model = _train_build(config, policy == "mixed_float16")
+        model.compile(
+            optimizer=keras.optimizers.Adam(learning_rate=3e-4),
+            loss="binary_crossentropy",
+            jit_compile=jit_compile,
+        )
+    finally:
+        keras.config.set_dtype_policy(previous)
+    params = int(model.count_params())
+    batch = large_batch_size if params > LARGE_MODEL_PARAMS else batch_size
+    x_host, y_host = random_batch(batch, int(config["sequence_length"]), int(config["num_targets"]), seed=seed)
+    return Prepared(
+        name=name,
+        label=label or name,
+        config=config,
+        model=model,
+        batch_size=batch,
+        x=tf.convert_to_tensor(x_host),
+        y=tf.convert_to_tensor(y_host),
+        x_host=x_host,
+        params=params,
+        jit_compile=bool(model.jit_compile),  # Keras may refuse XLA (e.g. cuDNN LSTM); record what ran
+        policy=policy,
+    )
+
+
+def _train_build(config: dict, mixed_precision: bool) -> Any:
+    """train.build when train.py is importable (the real code path), else models.build_model."""
+    try:
+        from train import build
+    except ImportError:
+        from models.presets import build_model
+
+        return build_model(config)
+    return build(config, mixed_precision)
+
+
+def _uses_cudnn(model: Any, config: dict, gpu: bool) -> bool | None:
+    """Whether Keras runs this model's LSTMs on cuDNN (None: no LSTM), by train.py's own rule."""
+    try:
+        from train import lstm_cudnn_report
+    except ImportError:
+        if "gate" not in config:
+            return None
+        return bool(gpu and config.get("gate") == "sigmoid" and not config.get("recurrent_dropout"))
+    report = lstm_cudnn_report(model, gpu)
+    return report["uses_cudnn"] if report["has_lstm"] else None
+
+
+def _release() -> None:
+    import keras
+
+    keras.backend.clear_session()
+    gc.collect()
+
+
+def _first_call(fn: Callable[[], Any]) -> float:
+    start = time.perf_counter()
+    out = fn()
+    if hasattr(out, "numpy"):
+        out.numpy()
+    return time.perf_counter() - start
+
+
+def _model_record(p: Prepared, train_times: list[float], predict_times: list[float], gpu: bool) -> dict:
+    train = summarize(train_times, p.batch_size)
+    predict = summarize(predict_times, p.batch_size)
+    cfg = p.config
+    return {
+        "name": p.name,
+        "label": p.label,
+        "family": cfg.get("family"),
+        "sequence_length": cfg.get("sequence_length"),
+        "params": p.params,
+        "expected_params": cfg.get("expected_params"),
+        "batch_size": p.batch_size,
+        "jit_compile": p.jit_compile,
+        "policy": p.policy,
+        "gate": cfg.get("gate"),
+        "recurrent_dropout": cfg.get("recurrent_dropout"),
+        "cudnn": _uses_cudnn(p.model, cfg, gpu),
+        "first_train_step_s": p.first_train_s,
+        "first_predict_s": p.first_predict_s,
+        "train": train,
+        "predict": predict,
+        "train_seq_per_s": train["items_per_s"],
+        "predict_seq_per_s": predict["items_per_s"],
+        "full_epoch_hours": full_epoch_hours(train["items_per_s"]),
+    }
+
+
+def _time_group(preps: list[Prepared], warmup: int, repeats: int) -> dict[str, tuple[list[float], list[float]]]:
+    """Interleaved train steps, then interleaved predictions, for the models of one group."""
+    for p in preps:
+        p.first_train_s = _first_call(p.train_step)
+        p.first_predict_s = _first_call(p.predict)
+    extra_warmup = max(warmup - 1, 0)  # the first calls above were the first warm-up round
+    train = interleaved_times({p.label: p.train_step for p in preps}, warmup=extra_warmup, repeats=repeats)
+    predict = interleaved_times({p.label: p.predict for p in preps}, warmup=extra_warmup, repeats=repeats)
+    return {p.label: (train[p.label], predict[p.label]) for p in preps}
+
+
+def bench_throughput(names: Sequence[str], *, batch_size: int, large_batch_size: int, warmup: int,
+                     repeats: int, check_repeats: int, overrides: dict, gpu: bool) -> tuple[list[dict], list[dict]]:
+    """Train/predict throughput of each model; plain/projection twins timed interleaved.
+
+    Returns (model records, projection-pair records).
+    """
+    records: list[dict] = []
+    pairs: list[dict] = []
+    must_pairs = {tuple(p) for p in RATIO_PAIRS}
+    for group in pair_groups(names):
+        key_pair = tuple(group) in must_pairs
+        reps = max(repeats, check_repeats) if key_pair else repeats
+        _log(f"timing {' vs '.join(group)} ({reps} timed steps each)")
+        preps = [prepare(n, batch_size=batch_size, large_batch_size=large_batch_size, overrides=overrides)
+                 for n in group]
+        timed = _time_group(preps, warmup, reps)
+        group_records = [_model_record(p, *timed[p.label], gpu) for p in preps]
+        for r in group_records:
+            _log(f"  {r['name']}: train {r['train_seq_per_s']:.1f} seq/s, predict {r['predict_seq_per_s']:.1f} seq/s "
+                 f"(batch {r['batch_size']}, {r['params']:,} params)")
+        records.extend(group_records)
+        if len(group) == 2:
+            plain, proj = group_records
+            speedup = proj["train_seq_per_s"] / plain["train_seq_per_s"]
+            is_must = tuple(group) == RATIO_PAIRS[0]
+            pairs.append({
+                "plain": plain["name"],
+                "projection": proj["name"],
+                "plain_train_seq_per_s": plain["train_seq_per_s"],
+                "projection_train_seq_per_s": proj["train_seq_per_s"],
+                "train_speedup": speedup,
+                "predict_speedup": proj["predict_seq_per_s"] / plain["predict_seq_per_s"],
+                "requested": key_pair,
+                "must_show": is_must,
+                "target": PROJECTION_SPEEDUP_TARGET if is_must else None,
+                "passed": (speedup >= PROJECTION_SPEEDUP_TARGET) if is_must else None,
+            })
+            _log(f"  projection speedup per epoch: {speedup:.2f}x")
+        del preps
+        _release()
+    return records, pairs
+
+
+def strand_averaged_predict(model: Any, x: np.ndarray) -> np.ndarray:
+    """Mean of forward and reverse-complement predictions, both strands in one batch (one pass)."""
+    n = x.shape[0]
+    both = model.predict_on_batch(np.concatenate([x, reverse_complement(x)], axis=0))
+    both = np.asarray(both)
+    return 0.5 * (both[:n] + both[n:])
+
+
+def _strand_steps(model: Any) -> tuple[Callable, Callable, str]:
+    """(single-strand step on B rows, strand-averaged step on 2B rows, name of the averaged code).
+
+    The averaged step is evaluate.py's own compiled step (evaluation._make_step: one model call on
+    the forward rows and their reverse complements, then the mean) when it is importable, so the
+    benchmark times the real code path; the single-strand step is the same kind of compiled call.
+    """
+    import tensorflow as tf
+
+    @tf.function(reduce_retracing=True)
+    def single(x):
+        return model(x, training=False)
+
+    try:
+        from evaluation import _make_step
+
+        step = _make_step(model)
+        return single, (lambda x, y: step(x, y)[0]), "evaluation._make_step (evaluate.py)"
+    except ImportError:
+        return single, (lambda x, y: strand_averaged_predict(model, np.asarray(x))), \
+            "bench.bench_models.strand_averaged_predict"
+
+
+def bench_strand(name: str, *, batch_size: int, large_batch_size: int, warmup: int, repeats: int,
+                 overrides: dict) -> dict:
+    """Strand-averaged inference of B sequences (2B rows in one call) vs single-strand, interleaved."""
+    import tensorflow as tf
+
+    _log(f"strand averaging on {name} ({repeats} timed calls each)")
+    p = prepare(name, batch_size=batch_size, large_batch_size=large_batch_size, overrides=overrides)
+    single_step, averaged_step, source = _strand_steps(p.model)
+    x = p.x_host
+    # Both strands in one batch, as a paired DeepSEA split is read: forward rows, then their RCs.
+    x_both = tf.convert_to_tensor(np.concatenate([x, reverse_complement(x)], axis=0))
+    y_both = tf.concat([p.y, p.y], axis=0)
+    out = averaged_step(x_both, y_both)
+    if tuple(out.shape) != (x.shape[0], p.config["num_targets"]):
+        raise RuntimeError(f"strand-averaged prediction has shape {tuple(out.shape)}, "
+                           f"expected {(x.shape[0], p.config['num_targets'])}")
+    fns = {"single": lambda: single_step(p.x), "averaged": lambda: averaged_step(x_both, y_both)}
+    times = interleaved_times(fns, warmup=warmup, repeats=repeats)
+    single_s = summarize(times["single"], p.batch_size)
+    averaged_s = summarize(times["averaged"], p.batch_size)
+    ratio = averaged_s["median_s"] / single_s["median_s"]
+    _log(f"  strand-averaged / single-strand time: {ratio:.2f}x")
+    record = {
+        "model": name,
+        "batch_size": p.batch_size,
+        "implementation": source,
+        "single": single_s,
+        "averaged": averaged_s,
+        "ratio": ratio,
+        "target": STRAND_RATIO_TARGET,
+        "passed": ratio <= STRAND_RATIO_TARGET,
+    }
+    del p
+    _release()
+    return record
+
+
+def bench_variants(names: Sequence[str], variants: Sequence[str], *, batch_size: int, large_batch_size: int,
+                   warmup: int, repeats: int, overrides: dict, gpu: bool) -> list[dict]:
+    """Each model under each fast-path variant, the variants of one model timed interleaved."""
+    out: list[dict] = []
+    for name in names:
+        preps: list[Prepared] = []
+        rows: dict[str, dict] = {}
+        for v in variants:
+            spec = VARIANTS[v]
+            skip = None
+            if spec["gpu_only"] and not gpu:
+                skip = "needs a GPU: float16 matmuls are emulated on CPU, so a CPU figure would mislead"
+            if spec.get("lstm_only"):
+                from models.presets import resolve_config
+
+                if "gate" not in resolve_config(name):
+                    skip = "model has no LSTM"
+            if skip:
+                rows[v] = {"name": name, "variant": v, "skipped": skip}
+                continue
+            p = prepare(name, batch_size=batch_size, large_batch_size=large_batch_size,
+                        overrides={**overrides, **spec["overrides"]}, jit_compile=spec["jit_compile"],
+                        policy=spec["policy"], label=f"{name}[{v}]")
+            p.extra["variant"] = v
+            p.extra["xla_requested"] = spec["jit_compile"]
+            preps.append(p)
+        if preps:
+            _log(f"variants of {name}: {', '.join(p.extra['variant'] for p in preps)}")
+            timed = _time_group(preps, warmup, repeats)
+            for p in preps:
+                rec = _model_record(p, *timed[p.label], gpu)
+                rec.update(variant=p.extra["variant"], xla_requested=p.extra["xla_requested"])
+                rows[rec["variant"]] = rec
+                _log(f"  {p.label}: train {rec['train_seq_per_s']:.1f} seq/s, first step {rec['first_train_step_s']:.1f} s")
+            base = rows.get("faithful")
+            if base is not None and "train_seq_per_s" in base:
+                for rec in rows.values():
+                    if "train_seq_per_s" in rec:
+                        rec["train_speedup_vs_faithful"] = rec["train_seq_per_s"] / base["train_seq_per_s"]
+        out.extend(rows[v] for v in variants)
+        del preps
+        _release()
+    return out
+
+
+def _parse_override(text: str) -> tuple[str, Any]:
+    if "=" not in text:
+        raise argparse.ArgumentTypeError(f"override must be KEY=VALUE, got {text!r}")
+    key, value = text.split("=", 1)
+    try:
+        return key, json.loads(value)
+    except json.JSONDecodeError:
+        return key, value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m bench.bench_models",
+        description="Training and inference throughput of the paper's models (median of repeats).",
+    )
+    p.add_argument("--json", required=True, help="where to write the results (JSON)")
+    p.add_argument("--quick", action="store_true",
+                   help="smoke-test settings (batch 16, 2 timed steps, CRNN-320 pair) unless given explicitly")
+    p.add_argument("--models", default=None,
+                   help="comma list of presets or groups (table1, cnn, all) [default: all; quick: CRNN-320 pair]")
+    p.add_argument("--sections", default="throughput,strand,variants",
+                   help="comma list of throughput, strand, variants [default: %(default)s]")
+    p.add_argument("--batch-size", type=int, default=None, help="batch size [default: 256; quick: 16]")
+    p.add_argument("--large-batch-size", type=int, default=None,
+                   help=f"batch for models over {LARGE_MODEL_PARAMS:,} params, to bound memory and time on CPU "
+                        "[default: 64; quick: 8]")
+    p.add_argument("--warmup", type=int, default=None, help="untimed calls before timing [default: 1]")
+    p.add_argument("--repeats", type=int, default=None, help="timed calls per model [default: 3; quick: 2]")
+    p.add_argument("--check-repeats", type=int, default=None,
+                   help="timed calls for the must-show ratios (projection pairs, strand) [default: 5; quick: 2]")
+    p.add_argument("--strand-model", default="crnn-320-projection",
+                   help="model for strand-averaged vs single-strand inference [default: %(default)s]")
+    p.add_argument("--variant-models", default="crnn-320-projection",
+                   help="models for the fast-path variants (comma list or group) [default: %(default)s]")
+    p.add_argument("--variants", default="faithful,xla,fast-lstm,mixed",
+                   help=f"comma list from {', '.join(VARIANTS)}; GPU-only ones are skipped on CPU "
+                        "[default: %(default)s]")
+    p.add_argument("--override", action="append", type=_parse_override, default=[], metavar="KEY=VALUE",
+                   help="config override (JSON value) for every model whose config has KEY, e.g. "
+                        "filters=16; for tests, the figures then no longer describe the paper's models")
+    return p
+
+
+def _settings(args: argparse.Namespace) -> dict:
+    base = QUICK if args.quick else FULL
+    s = {k: getattr(args, k) if getattr(args, k) is not None else v for k, v in base.items()}
+    for key in ("batch_size", "large_batch_size", "repeats", "check_repeats"):
+        if s[key] < 1:
+            raise ValueError(f"--{key.replace('_', '-')} must be >= 1, got {s[key]}")
+    if s["warmup"] < 0:
+        raise ValueError(f"--warmup must be >= 0, got {s['warmup']}")
+    return s
+
+
+def run(args: argparse.Namespace, argv: Sequence[str] | None) -> dict:
+    """Run the selected sections and return the results document."""
+    settings = _settings(args)
+    sections = [s.strip() for s in args.sections.split(",") if s.strip()]
+    unknown = sorted(set(sections) - {"throughput", "strand", "variants"})
+    if unknown:
+        raise ValueError(f"unknown section(s) {unknown}; choose from throughput, strand, variants")
+    variants = [v.strip() for v in args.variants.split(",") if v.strip()]
+    bad = sorted(set(variants) - set(VARIANTS))
+    if bad:
+        raise ValueError(f"unknown variant(s) {bad}; choose from {', '.join(VARIANTS)}")
+    overrides = dict(args.override)
+    names = expand_models(settings["models"])
+    from models.presets import resolve_config
+
+    every = names + [args.strand_model] + expand_models(args.variant_models)
+    for name in every:
+        resolve_config(name)  # fail fast, before any timing, on an unknown preset name
+    unused = sorted(k for k in overrides if not any(k in resolve_config(n) for n in every))
+    if unused:
+        raise ValueError(f"--override key(s) {unused} match no selected model's config")
+
+    gpu = _gpu_available()
+    doc: dict[str, Any] = {
+        "benchmark": "models",
+        "command": command_string("bench.bench_models", argv),
+        "machine": machine_info(),
+        "device": "GPU" if gpu else "CPU",
+        "settings": {**settings, "models": names, "sections": sections, "overrides": overrides,
+                     "optimizer": "Adam(3e-4)", "loss": "binary_crossentropy",
+                     "timed": "Model.train_on_batch / Model.predict_on_batch on one fixed random batch"},
+    }
+    start = time.perf_counter()
+    common = dict(batch_size=settings["batch_size"], large_batch_size=settings["large_batch_size"],
+                  overrides=overrides)
+    if "throughput" in sections:
+        doc["models"], doc["projection_pairs"] = bench_throughput(
+            names, warmup=settings["warmup"], repeats=settings["repeats"],
+            check_repeats=settings["check_repeats"], gpu=gpu, **common)
+    if "strand" in sections:
+        doc["strand"] = bench_strand(args.strand_model, warmup=max(settings["warmup"], 1),
+                                     repeats=settings["check_repeats"], **common)
+    if "variants" in sections:
+        doc["variants"] = bench_variants(expand_models(args.variant_models), variants, warmup=settings["warmup"],
+                                         repeats=settings["repeats"], gpu=gpu, **common)
+    doc["elapsed_s"] = time.perf_counter() - start
+    return doc
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        doc = run(args, argv)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    write_json(args.json, doc)
+    _log(f"wrote {args.json} ({doc['elapsed_s']:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

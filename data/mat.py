@@ -1,0 +1,277 @@
+"""Readers for the DeepSEA ``.mat`` files: every layout quirk of the published bundle lives here.
+
+The bundle (``deepsea_train_bundle.v0.9``) stores the same MATLAB arrays in two container formats:
+
+* MATLAB v7.3 (HDF5 behind a 512-byte MATLAB header), read with h5py. MATLAB is column-major, so
+  h5py sees the axes reversed: ``trainxdata`` (L, 4, N) and ``traindata`` (T, N).
+* MATLAB v5, read with :func:`scipy.io.loadmat`, which restores MATLAB's own axis order:
+  ``validxdata`` (N, 4, L) and ``validdata`` (N, T).
+
+train.mat is v7.3 and valid.mat / test.mat are v5 as published; either file may come in the other
+format (the "v5/v7.3 swap"), so the container is detected from the file signature and the axes
+are put back accordingly. Readers hand out sample-major chunks ``x`` (n, L, 4) and ``y`` (n, T)
+as uint8 0/1, with the one-hot channels in the file's A, G, C, T order, after checking every value.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+SPLITS = ("train", "valid", "test")
+#: Splits whose second half holds the reverse complements of the first half, in the same order.
+PAIRED_SPLITS = frozenset({"valid", "test"})
+#: Bytes of one x chunk a reader aims for when streaming (whatever the file's dtype).
+CHUNK_BYTES = 64 * 2**20
+
+_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+# HDF5 looks for its superblock at offset 0 and then 512, 1024, 2048, ... (the user block sizes).
+_HDF5_OFFSETS = (0, 512, 1024, 2048, 4096, 8192)
+
+
+class DataError(ValueError):
+    """A DeepSEA input file is missing or malformed; the message starts with the file name."""
+
+    def __init__(self, path: os.PathLike | str, problem: str) -> None:
+        self.path = str(path)
+        self.problem = problem
+        super().__init__(f"{path}: {problem}")
+
+
+def variable_names(split: str) -> tuple[str, str]:
+    """The (sequence, label) variable names of a split, e.g. ``("trainxdata", "traindata")``."""
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}; expected one of {', '.join(SPLITS)}")
+    return f"{split}xdata", f"{split}data"
+
+
+def detect_format(path: os.PathLike | str) -> str:
+    """Return ``"v7.3"`` (HDF5) or ``"v5"`` from the file's signature; :class:`DataError` otherwise."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError(path, "file not found")
+    if not path.is_file():
+        raise DataError(path, "not a regular file")
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(max(_HDF5_OFFSETS) + len(_HDF5_SIGNATURE))
+    except OSError as err:
+        raise DataError(path, f"cannot read file ({err.strerror})") from None
+    for offset in _HDF5_OFFSETS:
+        if head[offset:offset + len(_HDF5_SIGNATURE)] == _HDF5_SIGNATURE:
+            return "v7.3"
+    # A v5 header: 116 bytes of text, 8 bytes subsystem offset, version 0x0100, endian mark IM/MI.
+    if len(head) >= 128 and head[126:128] in (b"IM", b"MI"):
+        version = int.from_bytes(head[124:126], "little" if head[126:128] == b"IM" else "big")
+        if version == 0x0100:
+            return "v5"
+    if len(head) < 128:
+        raise DataError(path, f"not a MATLAB file (only {len(head)} bytes: empty or truncated)")
+    raise DataError(path, "not a MATLAB v5 or v7.3 (HDF5) file (no MAT-file header or HDF5 signature)")
+
+
+def _check_binary(path: Path, name: str, block: np.ndarray, first_sample: int) -> None:
+    """Raise :class:`DataError` unless every value of ``block`` is 0 or 1."""
+    if block.dtype == np.bool_:
+        return
+    if np.issubdtype(block.dtype, np.integer):
+        bad = (block > 1) | (block < 0) if np.issubdtype(block.dtype, np.signedinteger) else block > 1
+    elif np.issubdtype(block.dtype, np.floating):
+        bad = (block != 0) & (block != 1)  # NaN counts as bad too
+    else:
+        raise DataError(path, f"{name} has unsupported dtype {block.dtype} (expected integer, bool or float 0/1)")
+    if bad.any():
+        value = block[bad].flat[0]
+        raise DataError(path, f"{name} holds a value other than 0/1 ({value!r}) "
+                              f"in samples {first_sample}..{first_sample + block.shape[0] - 1}")
+
+
+class MatSplit:
+    """One split of the DeepSEA bundle, opened lazily and read in sample-major chunks.
+
+    Parameters
+    ----------
+    path:
+        The ``.mat`` file.
+    split:
+        ``"train"``, ``"valid"`` or ``"test"``: decides the variable names and whether strand pairs
+        (an even number of samples) are required.
+
+    Attributes ``format``, ``num_samples``, ``sequence_length`` and ``num_targets`` are known after
+    construction, which checks the header, variable names and shapes but reads no data.
+    Use as a context manager, or call :meth:`close`.
+    """
+
+    def __init__(self, path: os.PathLike | str, split: str) -> None:
+        self.path = Path(path)
+        self.split = split
+        self.x_name, self.y_name = variable_names(split)
+        self.paired = split in PAIRED_SPLITS
+        self.format = detect_format(self.path)
+        self._h5 = None
+        self._arrays: tuple[np.ndarray, np.ndarray] | None = None
+        if self.format == "v7.3":
+            x_shape, y_shape = self._open_hdf5()
+            # h5py sees MATLAB's column-major arrays reversed: x (L, 4, N), y (T, N).
+            self._check_shapes(x_shape, y_shape, x_axes=(2, 1, 0), y_axes=(1, 0),
+                               x_layout="(L, 4, N)", y_layout="(T, N)")
+        else:
+            x_shape, y_shape = self._inspect_v5()
+            self._check_shapes(x_shape, y_shape, x_axes=(0, 1, 2), y_axes=(0, 1),
+                               x_layout="(N, 4, L)", y_layout="(N, T)")
+
+    # -- opening ---------------------------------------------------------------------------------
+    def _open_hdf5(self) -> tuple[tuple, tuple]:
+        import h5py
+
+        try:
+            self._h5 = h5py.File(self.path, "r")
+        except OSError as err:
+            raise DataError(self.path, f"cannot open as HDF5/MATLAB v7.3 (truncated or corrupt?): {err}") from None
+        shapes = []
+        for name in (self.x_name, self.y_name):
+            if name not in self._h5:
+                found = ", ".join(sorted(self._h5.keys())) or "nothing"
+                self.close()
+                raise DataError(self.path, f"missing variable {name!r} (found: {found})")
+            dataset = self._h5[name]
+            if not isinstance(dataset, h5py.Dataset):
+                self.close()
+                raise DataError(self.path, f"{name!r} is not a numeric array")
+            shapes.append(tuple(dataset.shape))
+        return shapes[0], shapes[1]
+
+    def _inspect_v5(self) -> tuple[tuple, tuple]:
+        import scipy.io
+
+        try:
+            listing = {name: shape for name, shape, _ in scipy.io.whosmat(self.path)}
+        except Exception as err:  # scipy raises many types for corrupt files
+            raise DataError(self.path, f"cannot read as MATLAB v5 (truncated or corrupt?): {err}") from None
+        for name in (self.x_name, self.y_name):
+            if name not in listing:
+                found = ", ".join(sorted(listing)) or "nothing"
+                raise DataError(self.path, f"missing variable {name!r} (found: {found})")
+        return tuple(listing[self.x_name]), tuple(listing[self.y_name])
+
+    def _check_shapes(self, x_shape: tuple, y_shape: tuple, *, x_axes: tuple, y_axes: tuple,
+                      x_layout: str, y_layout: str) -> None:
+        fmt = f"MATLAB {self.format}"
+        if len(x_shape) != 3:
+            self.close()
+            raise DataError(self.path, f"{self.x_name} has shape {x_shape}; expected 3 axes {x_layout} in a {fmt} file")
+        if len(y_shape) != 2:
+            self.close()
+            raise DataError(self.path, f"{self.y_name} has shape {y_shape}; expected 2 axes {y_layout} in a {fmt} file")
+        n, channels, length = (x_shape[a] for a in x_axes)
+        n_y, targets = (y_shape[a] for a in y_axes)
+        if channels != 4:
+            self.close()
+            raise DataError(self.path, f"{self.x_name} has shape {x_shape}; expected {x_layout} with 4 "
+                                       f"one-hot channels in a {fmt} file")
+        if length < 1 or targets < 1 or n < 1:
+            self.close()
+            raise DataError(self.path, f"{self.x_name} {x_shape} / {self.y_name} {y_shape}: empty array")
+        if n != n_y:
+            self.close()
+            raise DataError(self.path, f"sample counts differ: {self.x_name} has {n} (shape {x_shape}), "
+                                       f"{self.y_name} has {n_y} (shape {y_shape})")
+        if self.paired and n % 2:
+            self.close()
+            raise DataError(self.path, f"{n} samples, but {self.split} must hold strand pairs "
+                                       f"(forward half then reverse-complement half): the count must be even")
+        self.num_samples, self.sequence_length, self.num_targets = int(n), int(length), int(targets)
+
+    # -- reading ---------------------------------------------------------------------------------
+    def _v5_arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """Load a v5 file's two arrays (scipy cannot stream them); done once, on first read."""
+        if self._arrays is None:
+            import scipy.io
+
+            try:
+                x = scipy.io.loadmat(self.path, variable_names=[self.x_name])[self.x_name]
+                y = scipy.io.loadmat(self.path, variable_names=[self.y_name])[self.y_name]
+            except Exception as err:
+                raise DataError(self.path, f"cannot read MATLAB v5 data (truncated or corrupt?): {err}") from None
+            self._arrays = (x, y)
+        return self._arrays
+
+    def block_size(self, requested: int | None = None) -> int:
+        """Samples per streamed block: ``requested``, else about :data:`CHUNK_BYTES` of x.
+
+        For HDF5 the block is rounded to whole storage chunks along N, so no chunk is
+        decompressed twice.
+        """
+        if requested is None:
+            itemsize = 1
+            if self._h5 is not None:
+                itemsize = self._h5[self.x_name].dtype.itemsize
+            requested = max(1, CHUNK_BYTES // (4 * self.sequence_length * itemsize))
+        block = max(1, int(requested))
+        if self._h5 is not None:
+            chunks = self._h5[self.x_name].chunks
+            if chunks is not None and chunks[2] > 1:
+                block = max(chunks[2], block // chunks[2] * chunks[2])
+        return block
+
+    def iter_chunks(self, chunk_size: int | None = None) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+        """Yield ``(start, x, y)`` over all samples in order.
+
+        ``x`` is uint8 (n, L, 4) in A, G, C, T channel order and ``y`` uint8 (n, T); both are checked
+        to hold only 0/1. Both may be non-contiguous views (the transposes are free).
+        """
+        block = self.block_size(chunk_size)
+        for start in range(0, self.num_samples, block):
+            stop = min(start + block, self.num_samples)
+            x, y = self._read_raw(start, stop)
+            _check_binary(self.path, self.x_name, x, start)
+            _check_binary(self.path, self.y_name, y, start)
+            yield start, x.astype(np.uint8, copy=False), y.astype(np.uint8, copy=False)
+
+    def _read_raw(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
+        """Samples [start, stop) as sample-major views x (n, L, 4), y (n, T) in the file's dtype."""
+        if self._h5 is not None:
+            try:
+                x = self._h5[self.x_name][:, :, start:stop]  # (L, 4, n): contiguous read
+                y = self._h5[self.y_name][:, start:stop]  # (T, n)
+            except (OSError, RuntimeError, ValueError) as err:
+                raise DataError(self.path, f"cannot read samples {start}..{stop - 1} "
+                                           f"(truncated or corrupt?): {err}") from None
+            return x.transpose(2, 0, 1), y.T
+        x, y = self._v5_arrays()
+        return x[start:stop].transpose(0, 2, 1), y[start:stop]
+
+    def close(self) -> None:
+        """Release the file handle and any loaded arrays."""
+        if self._h5 is not None:
+            self._h5.close()
+            self._h5 = None
+        self._arrays = None
+
+    def __enter__(self) -> MatSplit:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return (f"MatSplit({str(self.path)!r}, split={self.split!r}, format={self.format!r}, "
+                f"num_samples={self.num_samples}, sequence_length={self.sequence_length}, "
+                f"num_targets={self.num_targets})")
+
+
+def open_split(path: os.PathLike | str, split: str) -> MatSplit:
+    """Open one DeepSEA split file after checking its header, variables and shapes."""
+    return MatSplit(path, split)
+
+
+def read_all(path: os.PathLike | str, split: str) -> tuple[np.ndarray, np.ndarray]:
+    """Whole split as uint8 ``x`` (N, L, 4) and ``y`` (N, T); for small files and tests only."""
+    with open_split(path, split) as reader:
+        xs, ys = [], []
+        for _, x, y in reader.iter_chunks():
+            xs.append(np.ascontiguousarray(x))
+            ys.append(np.ascontiguousarray(y))
+    return np.concatenate(xs), np.concatenate(ys)

@@ -1,0 +1,377 @@
+"""A synthetic DeepSEA bundle in the exact published layouts, with labels driven by JASPAR motifs.
+
+    python -m data.synthetic OUT_DIR [--n-train 30000 --n-valid 2000 --n-test 4000 --seed 0]
+
+Writes ``train.mat`` (MATLAB v7.3: HDF5 behind a 512-byte MATLAB header, ``trainxdata`` (1000, 4, N)
+and ``traindata`` (919, N) as h5py sees them, chunked and gzip-compressed), ``valid.mat`` and
+``test.mat`` (MATLAB v5, ``{split}xdata`` (N, 4, 1000), ``{split}data`` (N, 919)) and ``truth.json``.
+One-hot channels are in DeepSEA's A, G, C, T order. In every split the second half holds the
+reverse complements of the first half, in the same order, with the same labels.
+
+The generative model (all settings recorded in truth.json):
+
+* Background: i.i.d. bases with 41% GC, then CpG depletion: 3/4 of CG dinucleotides are mutated
+  to TG or CA (as methyl-cytosine deamination does), leaving CpG at about a quarter of its
+  expected frequency.
+* A pool of ``num_motifs`` distinct, informative JASPAR 2018 CORE vertebrate motifs (8-20 bp):
+  first the motifs of TFs assayed in DeepSEA's targets (CTCF, GATA1, ...), near-duplicates merged,
+  then other informative motifs to fill the pool.
+* Each forward sequence receives Poisson(``motifs_per_sequence``) instances, sampled from the
+  motif's PWM, in either orientation, in distinct 25 bp slots of the central 200 bp.
+* Each of the 919 targets (named after DeepSEA's) is driven by 1-3 motifs: a TF target by its TF's
+  motif (shared by every cell type that assays the TF; family members share one motif), DNase
+  by a set of three motifs of its cell type, a histone mark by a mark motif and a cell-type motif.
+  The label is 1 when any driving motif is present, then flipped with label noise.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from data.mat import DataError, variable_names
+
+SEQUENCE_LENGTH = 1000
+CENTER = (400, 600)  # the central 200 bp that DeepSEA labels describe
+SLOT = 25  # planting slots: 8 per centre, so instances never overlap
+DEFAULTS = {
+    "num_motifs": 48,
+    "motifs_per_sequence": 3.0,
+    "pwm_sharpening": 2.0,
+    "gc_content": 0.41,
+    "cpg_depletion": 0.75,
+    "false_negative_rate": 0.10,
+    "false_positive_rate": 0.003,
+    "min_motif_length": 8,
+    "max_motif_length": 20,
+    "min_information": 1.2,
+    "jaspar_release": "JASPAR2018",
+}
+# DeepSEA assay names that differ from the JASPAR 2018 motif name of the same factor.
+_TF_ALIASES = {
+    "C-FOS": "FOS", "EGFP-FOS": "FOS", "C-JUN": "JUN", "EGFP-JUNB": "JUNB", "EGFP-JUND": "JUND",
+    "C-MYC": "MYC", "PU.1": "SPI1", "NRSF": "REST", "GABP": "GABPA", "EGR-1": "EGR1",
+    "NF-YA": "NFYA", "NF-YB": "NFYB", "ERALPHA": "ESR1", "GR": "NR3C1", "TR4": "NR2C2",
+    "NF-E2": "NFE2", "AP-2ALPHA": "TFAP2A", "AP-2GAMMA": "TFAP2C", "PAX5-C20": "PAX5",
+    "PAX5-N19": "PAX5", "SREBP1": "SREBF1", "ERRA": "ESRRA", "NFKB": "RELA", "EGFP-GATA2": "GATA2",
+    "HA-E2F1": "E2F1", "TAL1": "TAL1::TCF3",
+}
+_COMPLEMENT_AGCT = np.array([3, 2, 1, 0], dtype=np.uint8)  # A<->T, G<->C in A,G,C,T codes
+_MATLAB_73_HEADER = (b"MATLAB 7.3 MAT-file, Platform: GLNXA64, Created on: synthetic (data.synthetic) "
+                     b"HDF5 schema 1.00 .")
+
+
+# -- writers for the published layouts ---------------------------------------------------------
+def one_hot_channels_first(codes: np.ndarray) -> np.ndarray:
+    """uint8 (n, 4, L) one-hot in A,G,C,T order from base codes (n, L); code 4 (N) = zeros."""
+    table = np.vstack([np.eye(4, dtype=np.uint8), np.zeros((1, 4), np.uint8)])
+    return table[codes].transpose(0, 2, 1)
+
+
+def write_mat_v73(path: os.PathLike | str, split: str, blocks, num_samples: int, *,
+                  sequence_length: int = SEQUENCE_LENGTH, num_targets: int = 919, chunk_samples: int = 256,
+                  compression_level: int | None = 1) -> None:
+    """Write a MATLAB v7.3 (HDF5) split as MATLAB does: x (L, 4, N), y (T, N) as h5py sees them.
+
+    ``blocks`` yields ``(codes uint8 (b, L), labels uint8 (b, T))`` in sample order, so arbitrarily
+    large files are written in bounded memory. Datasets are chunked ``(L, 4, chunk_samples)`` and
+    gzip-compressed at ``compression_level`` (None: uncompressed). The 512-byte user block holds
+    the MATLAB 7.3 header text. Written to a temporary name and renamed.
+    """
+    import h5py
+
+    path = Path(path)
+    x_name, y_name = variable_names(split)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    gzip = {} if compression_level is None else {"compression": "gzip", "compression_opts": compression_level}
+    chunk = max(1, min(chunk_samples, num_samples))
+    try:
+        with h5py.File(tmp, "w", userblock_size=512, libver="earliest") as handle:
+            x = handle.create_dataset(x_name, shape=(sequence_length, 4, num_samples), dtype=np.uint8,
+                                      chunks=(sequence_length, 4, chunk), **gzip)
+            y = handle.create_dataset(y_name, shape=(num_targets, num_samples), dtype=np.uint8,
+                                      chunks=(num_targets, chunk), **gzip)
+            for dataset in (x, y):
+                dataset.attrs["MATLAB_class"] = np.bytes_("uint8")
+            start = 0
+            for codes, labels in blocks:
+                stop = start + codes.shape[0]
+                x[:, :, start:stop] = one_hot_channels_first(codes).transpose(2, 1, 0)
+                y[:, start:stop] = np.asarray(labels, np.uint8).T
+                start = stop
+            if start != num_samples:
+                raise ValueError(f"blocks held {start} samples, expected {num_samples}")
+        header = _MATLAB_73_HEADER.ljust(116, b" ") + b" " * 8 + (0x0200).to_bytes(2, "little") + b"IM"
+        with open(tmp, "r+b") as handle:
+            handle.write(header)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_mat_v5(path: os.PathLike | str, split: str, codes: np.ndarray, labels: np.ndarray) -> None:
+    """Write a MATLAB v5 split: x (N, 4, L) uint8, y (N, T) uint8 as scipy.io.loadmat returns them."""
+    import scipy.io
+
+    path = Path(path)
+    x_name, y_name = variable_names(split)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        with open(tmp, "wb") as handle:
+            scipy.io.savemat(handle, {x_name: np.ascontiguousarray(one_hot_channels_first(codes)),
+                                      y_name: np.asarray(labels, np.uint8)}, format="5")
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def reverse_complement_codes(codes: np.ndarray) -> np.ndarray:
+    """Reverse complement of A,G,C,T base codes (n, L): reverse positions, A<->T, G<->C; N stays N."""
+    table = np.array([3, 2, 1, 0, 4], dtype=np.uint8)
+    return table[codes[:, ::-1]]
+
+
+# -- the generative model -----------------------------------------------------------------------
+def _information(probabilities: np.ndarray) -> float:
+    p = (probabilities + 1e-3) / (1 + 4e-3)
+    return float((2 + (p * np.log2(p)).sum(axis=1)).mean())
+
+
+def _similarity(a: np.ndarray, b: np.ndarray) -> float:
+    """Best mean column correlation of two PWMs over offsets (overlap >= 6) and both orientations."""
+    best = -1.0
+    for other in (b, b[::-1, ::-1]):
+        for shift in range(-(len(other) - 6), len(a) - 5):
+            lo, hi = max(0, shift), min(len(a), shift + len(other))
+            if hi - lo < 6:
+                continue
+            x = a[lo:hi] - 0.25
+            y = other[lo - shift:hi - shift] - 0.25
+            num = (x * y).sum(axis=1)
+            den = np.sqrt((x * x).sum(axis=1) * (y * y).sum(axis=1)) + 1e-9
+            best = max(best, float((num / den).sum() / max(len(a), len(other))))
+    return best
+
+
+def _choose_motifs(settings: dict, assays: list[str], rng: np.random.Generator):
+    """Pick the motif pool and map each DeepSEA TF assay to a pool index (or None)."""
+    from data.jaspar import load_motifs
+
+    motifs = load_motifs(settings["jaspar_release"])
+    informative = [m for m in motifs
+                   if settings["min_motif_length"] <= m.counts.shape[0] <= settings["max_motif_length"]
+                   and _information(m.probabilities) >= settings["min_information"]]
+    by_name = {m.name.upper(): m for m in informative}
+    pool: list = []
+    assay_motif: dict[str, int | None] = {}
+
+    def add(motif) -> int:
+        for index, chosen in enumerate(pool):
+            if chosen.matrix_id == motif.matrix_id or _similarity(chosen.probabilities, motif.probabilities) > 0.6:
+                return index  # a near-duplicate (family member): share the motif already chosen
+        pool.append(motif)
+        return len(pool) - 1
+
+    for assay in sorted(set(assays), key=lambda a: (-assays.count(a), a)):
+        name = _TF_ALIASES.get(assay.upper(), assay.upper())
+        motif = by_name.get(name)
+        if motif is None or len(pool) >= settings["num_motifs"]:
+            assay_motif[assay] = None
+            continue
+        assay_motif[assay] = add(motif)
+    others = [m for m in informative if m.matrix_id not in {p.matrix_id for p in pool}]
+    for i in rng.permutation(len(others)):
+        if len(pool) >= settings["num_motifs"]:
+            break
+        size = len(pool)
+        if add(others[i]) != size:
+            continue
+    return pool, assay_motif
+
+
+def _target_drivers(settings: dict, num_motifs: int, rng: np.random.Generator) -> list[list[int]]:
+    """Driving motif indices for each of the 919 DeepSEA targets (see the module docstring)."""
+    from data.features import target_table
+
+    table = target_table()
+    assays = [row["assay"] for row in table]
+    cell_types = sorted({row["cell_type"] for row in table})
+    cell_motifs = {c: rng.choice(num_motifs, size=3, replace=False).tolist() for c in cell_types}
+    histone = {a for a in assays if a.startswith(("H2", "H3", "H4"))}
+    assay_motif = settings["_assay_motif"]
+    fallback = {a: int(rng.integers(num_motifs)) for a in sorted(set(assays))}
+    drivers = []
+    for row in table:
+        assay, cell = row["assay"], row["cell_type"]
+        if assay == "DNase":
+            chosen = cell_motifs[cell]
+        elif assay in histone:
+            chosen = [fallback[assay], cell_motifs[cell][1]]
+        elif assay_motif.get(assay) is not None:
+            chosen = [assay_motif[assay]]
+        else:  # a factor without a JASPAR motif (Pol2, p300, ...): recruited by others
+            chosen = [fallback[assay], cell_motifs[cell][0]]
+        drivers.append(sorted(set(int(m) for m in chosen)))
+    return drivers
+
+
+def _sample_forward(num: int, pwms: list[np.ndarray], drivers: np.ndarray, settings: dict,
+                    rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``num`` forward sequences: codes uint8 (num, L), labels uint8 (num, T), motif presence (num, K)."""
+    gc = settings["gc_content"]
+    cumulative = np.cumsum([(1 - gc) / 2, gc / 2, gc / 2])  # A, G, C, (T)
+    codes = np.searchsorted(cumulative, rng.random((num, SEQUENCE_LENGTH), dtype=np.float32)).astype(np.uint8)
+    # CpG depletion: C (2) followed by G (1) -> TG or CA.
+    cpg = (codes[:, :-1] == 2) & (codes[:, 1:] == 1)
+    rows, cols = np.nonzero(cpg & (rng.random(cpg.shape, dtype=np.float32) < settings["cpg_depletion"]))
+    to_tg = rng.random(rows.size) < 0.5
+    codes[rows[to_tg], cols[to_tg]] = 3
+    codes[rows[~to_tg], cols[~to_tg] + 1] = 0
+
+    num_slots = (CENTER[1] - CENTER[0]) // SLOT
+    counts = np.minimum(rng.poisson(settings["motifs_per_sequence"], size=num), num_slots)
+    slot_order = np.argsort(rng.random((num, num_slots)), axis=1)
+    inst_row = np.repeat(np.arange(num), counts)
+    rank = np.arange(inst_row.size) - np.repeat(np.cumsum(counts) - counts, counts)  # i-th instance of its row
+    inst_slot = slot_order[inst_row, rank]
+    inst_motif = rng.integers(len(pwms), size=inst_row.size)
+    inst_reverse = rng.random(inst_row.size) < 0.5
+    inst_jitter = rng.random(inst_row.size)
+    presence = np.zeros((num, len(pwms)), dtype=bool)
+    presence[inst_row, inst_motif] = True
+    for m, pwm in enumerate(pwms):
+        sel = np.nonzero(inst_motif == m)[0]
+        if sel.size == 0:
+            continue
+        length = pwm.shape[0]
+        bases = (rng.random((sel.size, length, 1)) > np.cumsum(pwm, axis=1)[None, :, :3]).sum(axis=2)
+        bases = bases.astype(np.uint8)
+        rev = inst_reverse[sel]
+        bases[rev] = _COMPLEMENT_AGCT[bases[rev][:, ::-1]]
+        starts = CENTER[0] + inst_slot[sel] * SLOT + (inst_jitter[sel] * (SLOT - length + 1)).astype(int)
+        codes[inst_row[sel, None], starts[:, None] + np.arange(length)] = bases
+
+    labels = (presence.astype(np.uint8) @ drivers) > 0
+    noise = rng.random(labels.shape, dtype=np.float32)
+    labels = np.where(labels, noise >= settings["false_negative_rate"], noise < settings["false_positive_rate"])
+    return codes, labels.astype(np.uint8), presence
+
+
+def _split_arrays(n: int, pwms, drivers, settings, rng) -> tuple[np.ndarray, np.ndarray]:
+    codes, labels, _ = _sample_forward(n // 2, pwms, drivers, settings, rng)
+    return np.concatenate([codes, reverse_complement_codes(codes)]), np.concatenate([labels, labels])
+
+
+def generate(out_dir: os.PathLike | str, n_train: int = 30000, n_valid: int = 2000, n_test: int = 4000,
+             seed: int = 0, *, num_motifs: int = DEFAULTS["num_motifs"],
+             motifs_per_sequence: float = DEFAULTS["motifs_per_sequence"], overwrite: bool = True) -> dict:
+    """Write a synthetic DeepSEA bundle into ``out_dir``; returns the ground truth (also truth.json).
+
+    Sizes count both strands and must be even. The same arguments always give the same arrays.
+    """
+    for name, value in (("n_train", n_train), ("n_valid", n_valid), ("n_test", n_test)):
+        if value < 2 or value % 2:
+            raise ValueError(f"{name} must be an even number >= 2 (forward + reverse-complement halves), got {value}")
+    if not 1 <= num_motifs <= 200:
+        raise ValueError(f"num_motifs must be between 1 and 200, got {num_motifs}")
+    if not 0 < motifs_per_sequence <= 8:
+        raise ValueError(f"motifs_per_sequence must be in (0, 8], got {motifs_per_sequence}")
+    from data.features import target_names, target_table
+
+    out_dir = Path(out_dir)
+    names = {"train": "train.mat", "valid": "valid.mat", "test": "test.mat", "truth": "truth.json"}
+    if not overwrite and any((out_dir / f).exists() for f in names.values()):
+        raise DataError(out_dir, "already holds a synthetic bundle (use --overwrite to replace it)")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    settings = dict(DEFAULTS, num_motifs=num_motifs, motifs_per_sequence=motifs_per_sequence)
+    model_rng = np.random.default_rng([seed, 0])
+    pool, assay_motif = _choose_motifs(settings, [r["assay"] for r in target_table()], model_rng)
+    settings["_assay_motif"] = assay_motif
+    driver_lists = _target_drivers(settings, len(pool), model_rng)
+    del settings["_assay_motif"]
+    drivers = np.zeros((len(pool), len(driver_lists)), dtype=np.uint8)
+    for t, motif_ids in enumerate(driver_lists):
+        drivers[motif_ids, t] = 1
+    # Sharpening (p**k, renormalised) keeps sampled instances close to the consensus, so the
+    # motifs are learnable from the few thousand sequences a short demo sees; the smoothing keeps
+    # every base possible.
+    pwms = [m.probabilities ** settings["pwm_sharpening"] for m in pool]
+    pwms = [(p / p.sum(axis=1, keepdims=True) + 0.01) / 1.04 for p in pwms]
+    pwms = [p[:, [0, 2, 1, 3]] for p in pwms]  # JASPAR A,C,G,T -> DeepSEA A,G,C,T
+
+    positive_rate = {}
+    for index, (split, n) in enumerate((("train", n_train), ("valid", n_valid), ("test", n_test)), start=1):
+        codes, labels = _split_arrays(n, pwms, drivers, settings, np.random.default_rng([seed, index]))
+        positive_rate[split] = float(labels.mean())
+        if split == "train":
+            blocks = ((codes[i:i + 4096], labels[i:i + 4096]) for i in range(0, n, 4096))
+            write_mat_v73(out_dir / names[split], split, blocks, n)
+        else:
+            write_mat_v5(out_dir / names[split], split, codes, labels)
+
+    target_name_list = target_names()
+    truth = {
+        "generator": "data.synthetic",
+        "seed": seed,
+        "sizes": {"train": n_train, "valid": n_valid, "test": n_test},
+        "settings": dict(settings, center=list(CENTER), slot=SLOT, sequence_length=SEQUENCE_LENGTH),
+        "layout": {
+            "train.mat": "MATLAB v7.3 (HDF5, 512-byte header): trainxdata (1000, 4, N), traindata (919, N) "
+                         "as h5py sees them; gzip-chunked",
+            "valid.mat/test.mat": "MATLAB v5: {split}xdata (N, 4, 1000), {split}data (N, 919)",
+            "channels": "A, G, C, T",
+            "strands": "in every split, rows N/2.. are the reverse complements of rows 0..N/2-1, same labels",
+        },
+        "positive_rate": positive_rate,
+        "motifs": [{"index": i, "matrix_id": m.matrix_id, "name": m.name, "tf_class": m.tf_class,
+                    "length": int(m.counts.shape[0])} for i, m in enumerate(pool)],
+        "targets": [{"index": t, "name": target_name_list[t], "motifs": [pool[i].matrix_id for i in ids]}
+                    for t, ids in enumerate(driver_lists)],
+        "seconds": round(time.perf_counter() - started, 2),
+    }
+    tmp = out_dir / f".truth.json.tmp-{os.getpid()}"
+    tmp.write_text(json.dumps(truth, indent=1) + "\n")
+    os.replace(tmp, out_dir / names["truth"])
+    return truth
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point; returns the exit status."""
+    parser = argparse.ArgumentParser(
+        prog="python -m data.synthetic",
+        description="Write a synthetic DeepSEA bundle (train.mat v7.3, valid.mat/test.mat v5, truth.json) "
+                    "whose 919 labels are driven by planted JASPAR 2018 motifs.")
+    parser.add_argument("out_dir", help="directory to write into")
+    parser.add_argument("--n-train", type=int, default=30000, help="training sequences, both strands [default: %(default)s]")
+    parser.add_argument("--n-valid", type=int, default=2000, help="validation sequences, both strands [default: %(default)s]")
+    parser.add_argument("--n-test", type=int, default=4000, help="test sequences, both strands [default: %(default)s]")
+    parser.add_argument("--seed", type=int, default=0, help="random seed [default: %(default)s]")
+    parser.add_argument("--num-motifs", type=int, default=DEFAULTS["num_motifs"],
+                        help="size of the JASPAR motif pool [default: %(default)s]")
+    parser.add_argument("--motifs-per-sequence", type=float, default=DEFAULTS["motifs_per_sequence"],
+                        help="mean planted motif instances per sequence [default: %(default)s]")
+    parser.add_argument("--overwrite", action="store_true", help="replace existing files [default: %(default)s]")
+    args = parser.parse_args(argv)
+    try:
+        truth = generate(args.out_dir, args.n_train, args.n_valid, args.n_test, args.seed,
+                         num_motifs=args.num_motifs, motifs_per_sequence=args.motifs_per_sequence,
+                         overwrite=args.overwrite)
+    except (ValueError, OSError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    rates = ", ".join(f"{k} {v:.3f}" for k, v in truth["positive_rate"].items())
+    print(f"wrote {args.out_dir}: {len(truth['motifs'])} motifs, positive rate {rates}, "
+          f"{truth['seconds']:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
