@@ -48,8 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="per target, our test AUPRC/AUROC minus the published values, with a summary line")
     cmp.add_argument("--compare-model", choices=sorted(evaluation.PUBLISHED),
                      help="published model to compare with [default: the one evaluated]")
-    cmp.add_argument("--published-metrics", default=str(evaluation.PUBLISHED_METRICS),
-                     help="published per-target metrics TSV [default: %(default)s]")
+    cmp.add_argument("--published-metrics", default=None,
+                     help="published per-target metrics TSV [default: data/reference/published_test_metrics.tsv]")
     tab = parser.add_argument_group("Table 1")
     tab.add_argument("--table", nargs="+", metavar="RUN_DIR", help="print Table 1 for these run directories")
     tab.add_argument("-o", "--output", help="also write the --table Markdown here")
@@ -134,7 +134,8 @@ def _compare(args, run_dir: Path) -> None:
     if name not in evaluation.PUBLISHED:
         raise EvaluationError(f"{run_dir}: not a published-weights directory; say which published model "
                               "to compare with: --compare-model {deepsea,danq,danq-jaspar}")
-    table, summary = evaluation.compare_published(run_dir / "per_target_test.tsv", name, args.published_metrics)
+    table, summary = evaluation.compare_published(run_dir / "per_target_test.tsv", name,
+                                                 args.published_metrics or evaluation.PUBLISHED_METRICS)
     line = evaluation.comparison_line(summary)
     with evaluation.StagedFiles(run_dir) as staged:
         staged.text(f"compare_{name}_test.tsv", table)

@@ -640,9 +640,10 @@ def train(args: argparse.Namespace, argv: Sequence[str] | None, resuming: bool, 
               validation_data=(x_valid, y_valid), validation_batch_size=args.batch_size,
               callbacks=callbacks, verbose=args.verbose, shuffle=False)
     if recorder.nan:
-        print(f"error: {run_dir}: {recorder.nan}; training stopped. The last good checkpoint is epoch "
-              f"{recorder.state.get('epoch', 0)}; lower --lr and start again with --overwrite.",
-              file=sys.stderr)
+        done = recorder.state.get("epoch", 0)
+        kept = f"the checkpoint of epoch {done} is kept" if done else "no epoch was completed"
+        print(f"error: {run_dir}: {recorder.nan}; training stopped ({kept}); lower --lr and start again "
+              "with --overwrite", file=sys.stderr)
         return EXIT_NAN
     final = recorder.state
     if recorder.history:

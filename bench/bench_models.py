@@ -20,6 +20,7 @@ import argparse
 import gc
 import json
 import os
+import statistics
 import sys
 import time
 from dataclasses import dataclass, field
@@ -242,9 +243,9 @@ def _first_call(fn: Callable[[], Any]) -> float:
     return time.perf_counter() - start
 
 
-def _model_record(p: Prepared, train_times: list[float], predict_times: list[float], gpu: bool) -> dict:
-    train = summarize(train_times, p.batch_size)
-    predict = summarize(predict_times, p.batch_size)
+def _model_record(p: Prepared, timed: dict[str, list[float]], gpu: bool) -> dict:
+    train = summarize(timed["train"], p.batch_size)
+    predict = summarize(timed["predict"], p.batch_size)
     cfg = p.config
     return {
         "name": p.name,
@@ -263,21 +264,32 @@ def _model_record(p: Prepared, train_times: list[float], predict_times: list[flo
         "first_predict_s": p.first_predict_s,
         "train": train,
         "predict": predict,
+        "train_cpu_s": [round(t, 6) for t in timed["train_cpu"]],
+        "train_seq_per_cpu_s": p.batch_size / statistics.median(timed["train_cpu"]),
         "train_seq_per_s": train["items_per_s"],
         "predict_seq_per_s": predict["items_per_s"],
         "full_epoch_hours": full_epoch_hours(train["items_per_s"]),
     }
 
 
-def _time_group(preps: list[Prepared], warmup: int, repeats: int) -> dict[str, tuple[list[float], list[float]]]:
-    """Interleaved train steps, then interleaved predictions, for the models of one group."""
+def _time_group(preps: list[Prepared], warmup: int, repeats: int) -> dict[str, dict[str, list[float]]]:
+    """Interleaved train steps, then interleaved predictions, for the models of one group.
+
+    Returns per label the wall and process-CPU seconds of each timed call: train, predict,
+    train_cpu, predict_cpu.
+    """
     for p in preps:
         p.first_train_s = _first_call(p.train_step)
         p.first_predict_s = _first_call(p.predict)
     extra_warmup = max(warmup - 1, 0)  # the first calls above were the first warm-up round
-    train = interleaved_times({p.label: p.train_step for p in preps}, warmup=extra_warmup, repeats=repeats)
-    predict = interleaved_times({p.label: p.predict for p in preps}, warmup=extra_warmup, repeats=repeats)
-    return {p.label: (train[p.label], predict[p.label]) for p in preps}
+    train_cpu: dict[str, list[float]] = {}
+    predict_cpu: dict[str, list[float]] = {}
+    train = interleaved_times({p.label: p.train_step for p in preps}, warmup=extra_warmup, repeats=repeats,
+                              cpu_times=train_cpu)
+    predict = interleaved_times({p.label: p.predict for p in preps}, warmup=extra_warmup, repeats=repeats,
+                                cpu_times=predict_cpu)
+    return {p.label: {"train": train[p.label], "predict": predict[p.label], "train_cpu": train_cpu[p.label],
+                      "predict_cpu": predict_cpu[p.label]} for p in preps}
 
 
 def bench_throughput(names: Sequence[str], *, batch_size: int, large_batch_size: int, warmup: int,
@@ -296,7 +308,7 @@ def bench_throughput(names: Sequence[str], *, batch_size: int, large_batch_size:
         preps = [prepare(n, batch_size=batch_size, large_batch_size=large_batch_size, overrides=overrides)
                  for n in group]
         timed = _time_group(preps, warmup, reps)
-        group_records = [_model_record(p, *timed[p.label], gpu) for p in preps]
+        group_records = [_model_record(p, timed[p.label], gpu) for p in preps]
         for r in group_records:
             _log(f"  {r['name']}: train {r['train_seq_per_s']:.1f} seq/s, predict {r['predict_seq_per_s']:.1f} seq/s "
                  f"(batch {r['batch_size']}, {r['params']:,} params)")
@@ -311,13 +323,16 @@ def bench_throughput(names: Sequence[str], *, batch_size: int, large_batch_size:
                 "plain_train_seq_per_s": plain["train_seq_per_s"],
                 "projection_train_seq_per_s": proj["train_seq_per_s"],
                 "train_speedup": speedup,
+                # The same ratio from process CPU seconds: a cross-check on a machine shared with others.
+                "train_speedup_cpu_time": proj["train_seq_per_cpu_s"] / plain["train_seq_per_cpu_s"],
                 "predict_speedup": proj["predict_seq_per_s"] / plain["predict_seq_per_s"],
                 "requested": key_pair,
                 "must_show": is_must,
                 "target": PROJECTION_SPEEDUP_TARGET if is_must else None,
                 "passed": (speedup >= PROJECTION_SPEEDUP_TARGET) if is_must else None,
             })
-            _log(f"  projection speedup per epoch: {speedup:.2f}x")
+            _log(f"  projection speedup per epoch: {speedup:.2f}x (from CPU seconds: "
+                 f"{pairs[-1]['train_speedup_cpu_time']:.2f}x)")
         del preps
         _release()
     return records, pairs
@@ -421,7 +436,7 @@ def bench_variants(names: Sequence[str], variants: Sequence[str], *, batch_size:
             _log(f"variants of {name}: {', '.join(p.extra['variant'] for p in preps)}")
             timed = _time_group(preps, warmup, repeats)
             for p in preps:
-                rec = _model_record(p, *timed[p.label], gpu)
+                rec = _model_record(p, timed[p.label], gpu)
                 rec.update(variant=p.extra["variant"], xla_requested=p.extra["xla_requested"])
                 rows[rec["variant"]] = rec
                 _log(f"  {p.label}: train {rec['train_seq_per_s']:.1f} seq/s, first step {rec['first_train_step_s']:.1f} s")

@@ -67,12 +67,18 @@ def time_calls(fn: Callable[[], Any], *, warmup: int = 1, repeats: int = 3) -> l
 
 
 def interleaved_times(
-    fns: Mapping[str, Callable[[], Any]], *, warmup: int = 1, repeats: int = 3
+    fns: Mapping[str, Callable[[], Any]],
+    *,
+    warmup: int = 1,
+    repeats: int = 3,
+    cpu_times: dict[str, list[float]] | None = None,
 ) -> dict[str, list[float]]:
     """Time several functions round-robin (a, b, a, b, ...) so machine noise hits all of them alike.
 
-    Returns seconds per call for each name. The round-robin order is rotated every round so that no
-    function always runs straight after the same neighbour.
+    Returns wall-clock seconds per call for each name. The round-robin order is rotated every round
+    so that no function always runs straight after the same neighbour. If ``cpu_times`` is a dict,
+    it also receives the process CPU seconds (all threads) of each call: on a shared machine they
+    are less inflated by other users' load than wall-clock time.
     """
     if warmup < 0 or repeats < 1:
         raise ValueError(f"need warmup >= 0 and repeats >= 1, got warmup={warmup}, repeats={repeats}")
@@ -81,12 +87,17 @@ def interleaved_times(
         for name in names:
             _block(fns[name]())
     times: dict[str, list[float]] = {name: [] for name in names}
+    cpu: dict[str, list[float]] = {name: [] for name in names}
     for r in range(repeats):
         order = names[r % len(names):] + names[: r % len(names)]
         for name in order:
+            cpu_start = time.process_time()
             start = time.perf_counter()
             _block(fns[name]())
             times[name].append(time.perf_counter() - start)
+            cpu[name].append(time.process_time() - cpu_start)
+    if cpu_times is not None:
+        cpu_times.update(cpu)
     return times
 
 

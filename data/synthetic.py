@@ -41,11 +41,12 @@ CENTER = (400, 600)  # the central 200 bp that DeepSEA labels describe
 SLOT = 25  # planting slots: 8 per centre, so instances never overlap
 DEFAULTS = {
     "num_motifs": 48,
-    "motifs_per_sequence": 3.0,
-    "pwm_sharpening": 2.0,
+    "motifs_per_sequence": 4.0,
+    "repeat_probability": 0.5,
+    "pwm_sharpening": 3.0,
     "gc_content": 0.41,
     "cpg_depletion": 0.75,
-    "false_negative_rate": 0.10,
+    "false_negative_rate": 0.05,
     "false_positive_rate": 0.003,
     "min_motif_length": 8,
     "max_motif_length": 20,
@@ -203,7 +204,7 @@ def _target_drivers(settings: dict, num_motifs: int, rng: np.random.Generator) -
     table = target_table()
     assays = [row["assay"] for row in table]
     cell_types = sorted({row["cell_type"] for row in table})
-    cell_motifs = {c: rng.choice(num_motifs, size=3, replace=False).tolist() for c in cell_types}
+    cell_motifs = {c: rng.choice(num_motifs, size=2, replace=False).tolist() for c in cell_types}
     histone = {a for a in assays if a.startswith(("H2", "H3", "H4"))}
     assay_motif = settings["_assay_motif"]
     fallback = {a: int(rng.integers(num_motifs)) for a in sorted(set(assays))}
@@ -212,12 +213,12 @@ def _target_drivers(settings: dict, num_motifs: int, rng: np.random.Generator) -
         assay, cell = row["assay"], row["cell_type"]
         if assay == "DNase":
             chosen = cell_motifs[cell]
-        elif assay in histone:
-            chosen = [fallback[assay], cell_motifs[cell][1]]
+        elif assay in histone:  # a mark laid down by a cell-type factor
+            chosen = [cell_motifs[cell][1]] if rng.random() < 0.5 else [fallback[assay]]
         elif assay_motif.get(assay) is not None:
             chosen = [assay_motif[assay]]
-        else:  # a factor without a JASPAR motif (Pol2, p300, ...): recruited by others
-            chosen = [fallback[assay], cell_motifs[cell][0]]
+        else:  # a factor without a JASPAR motif (Pol2, p300, ...): recruited by the cell's factor
+            chosen = [cell_motifs[cell][0]] if rng.random() < 0.5 else [fallback[assay]]
         drivers.append(sorted(set(int(m) for m in chosen)))
     return drivers
 
@@ -242,6 +243,11 @@ def _sample_forward(num: int, pwms: list[np.ndarray], drivers: np.ndarray, setti
     rank = np.arange(inst_row.size) - np.repeat(np.cumsum(counts) - counts, counts)  # i-th instance of its row
     inst_slot = slot_order[inst_row, rank]
     inst_motif = rng.integers(len(pwms), size=inst_row.size)
+    # Homotypic clusters: later instances often repeat the row's first motif, which makes each
+    # present motif a stronger, easier-to-learn signal.
+    first = np.cumsum(counts) - counts  # index of each row's first instance
+    repeat = (rank > 0) & (rng.random(inst_row.size) < settings["repeat_probability"])
+    inst_motif[repeat] = inst_motif[first[inst_row[repeat]]]
     inst_reverse = rng.random(inst_row.size) < 0.5
     inst_jitter = rng.random(inst_row.size)
     presence = np.zeros((num, len(pwms)), dtype=bool)

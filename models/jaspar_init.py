@@ -48,7 +48,7 @@ def jaspar_filters(release: str = "JASPAR2016",
 
 
 def apply_jaspar_init(kernel: np.ndarray, bias: np.ndarray, motifs: Sequence[np.ndarray],
-                      rng: np.random.Generator | int | None = None
+                      rng: np.random.Generator | int | None = None, *, zero_background: bool = False
                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Write ``motifs[i] - 0.25`` into filter ``i`` of a Keras Conv1D kernel at a random offset.
 
@@ -58,6 +58,8 @@ def apply_jaspar_init(kernel: np.ndarray, bias: np.ndarray, motifs: Sequence[np.
     bias : (filters,) bias; copied, and ``bias[i]`` ~ uniform(-1, 0) for every motif filter.
     motifs : (w, 4) matrices already in the model's channel order.
     rng : numpy Generator or seed; draws ``start`` then ``bias`` per motif, in motif order.
+    zero_background : zero a motif filter's kernel before writing the motif. DanQ's script
+        has this line commented out, so the default keeps the random initial values.
 
     Returns
     -------
@@ -77,6 +79,8 @@ def apply_jaspar_init(kernel: np.ndarray, bias: np.ndarray, motifs: Sequence[np.
         # DanQ: randint(3, width - w + 1 - 3), upper end exclusive; no margin if the motif is too wide
         margin = MARGIN if width - w >= 2 * MARGIN else 0
         starts[i] = rng.integers(margin, width - w - margin + 1)
+        if zero_background:
+            kernel[:, :, i] = 0.0
         kernel[starts[i]:starts[i] + w, :, i] = motif - 0.25
         bias[i] = rng.uniform(-1.0, 0.0)
     return kernel, bias, starts
@@ -84,11 +88,11 @@ def apply_jaspar_init(kernel: np.ndarray, bias: np.ndarray, motifs: Sequence[np.
 
 def init_conv_from_jaspar(conv_layer, rng: np.random.Generator | int | None = None,
                           release: str = "JASPAR2016",
-                          reverse_complement_indices: Sequence[int] = DANQ_REVERSE_COMPLEMENT_INDICES
-                          ) -> np.ndarray:
+                          reverse_complement_indices: Sequence[int] = DANQ_REVERSE_COMPLEMENT_INDICES,
+                          *, zero_background: bool = False) -> np.ndarray:
     """Initialise a built Conv1D layer (A,G,C,T input) from JASPAR; returns the start offsets."""
     kernel, bias = (np.asarray(w) for w in conv_layer.get_weights())
     motifs = jaspar_filters(release, reverse_complement_indices)
-    kernel, bias, starts = apply_jaspar_init(kernel, bias, motifs, rng)
+    kernel, bias, starts = apply_jaspar_init(kernel, bias, motifs, rng, zero_background=zero_background)
     conv_layer.set_weights([kernel, bias])
     return starts

@@ -43,7 +43,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -598,14 +597,13 @@ def main(argv=None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     output.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".keras", prefix=f".{output.stem}.", dir=output.parent)
-    os.close(fd)
+    # Write under a temporary name beside OUTPUT, then rename: never a half-written model.
+    tmp = output.with_name(f".{output.stem}.{os.getpid()}.partial.keras")
     try:
         model.save(tmp)
         os.replace(tmp, output)
     finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+        tmp.unlink(missing_ok=True)
     for note in converted.notes:
         print(note)
     backward = f", backward={args.backward}" if args.name != "deepsea" else ""

@@ -165,9 +165,10 @@ def test_danq_jaspar_initial_filters_hold_jaspar_motifs():
 
     motifs = load_motifs("JASPAR2016")
     assert len(motifs) == 519
-    model = models.build_model(models.resolve_config("danq-jaspar", jaspar_seed=3))
-    kernel, bias = (np.asarray(w) for w in model.get_layer("conv1").get_weights())
-    assert model.count_params() == 67_892_175
+    # full first layer, small LSTM/dense (their sizes do not touch the initialisation)
+    config = models.resolve_config("danq-jaspar", jaspar_seed=3, lstm_units=4, hidden_units=8)
+    assert config["jaspar_init"] and config["filters"] == 1024
+    kernel, bias = (np.asarray(w) for w in models.build_model(config).get_layer("conv1").get_weights())
 
     def expected_agct(motif, reverse_complement=False):
         probs = motif.counts / motif.counts.sum(axis=1, keepdims=True)  # columns A, C, G, T
@@ -207,6 +208,13 @@ def test_apply_jaspar_init_is_seeded_and_keeps_background():
     assert 3 <= s1[0] <= 21 and 3 <= s1[1] <= 6 and 0 <= s1[2] <= 6
     np.testing.assert_array_equal(k1[..., 3:], kernel[..., 3:])
     assert np.all(b1[:3] < 0) and np.all(b1[3:] == 0)
+    k3, _, s3 = apply_jaspar_init(kernel, np.zeros(6), motifs, rng=7, zero_background=True)
+    np.testing.assert_array_equal(s3, s1)
+    for i, (motif, start) in enumerate(zip(motifs, s3)):
+        window = np.zeros(30, bool)
+        window[start:start + len(motif)] = True
+        np.testing.assert_array_equal(k3[window, :, i], k1[window, :, i])
+        assert not np.any(k3[~window, :, i])
     with pytest.raises(ValueError, match="do not fit"):
         apply_jaspar_init(kernel[..., :2], np.zeros(2), motifs)
 

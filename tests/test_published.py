@@ -417,11 +417,17 @@ def deepsea_case(tmp_path_factory):
     return weights, x, path, predict(model, x)
 
 
-def test_deepsea_t7_matches_torch_reference(deepsea_case):
-    weights, x, _, got = deepsea_case
+def test_deepsea_t7_matches_torch_reference(deepsea_case, tmp_path):
+    import keras
+
+    weights, x, path, got = deepsea_case
     want = torch_deepsea_reference(weights, x)
     assert got.shape == (3, 5) and want.std() > 0.05
     np.testing.assert_allclose(got, want, atol=ATOL, rtol=0)
+    # A converted model is a normal .keras file (Threshold activation included).
+    load_published("deepsea", path, sequence_length=DEEPSEA_LENGTH).save(tmp_path / "d.keras")
+    np.testing.assert_allclose(predict(keras.models.load_model(tmp_path / "d.keras"), x), want,
+                               atol=ATOL, rtol=0)
 
 
 def test_deepsea_t7_pre_v2_dropout_scales(tmp_path):
@@ -507,7 +513,8 @@ def test_deepsea_pytorch_damaged(tmp_path, deepsea_case, monkeypatch):
 
 # --------------------------------------------------------------------------- .keras round trip
 
-def test_cli_converts_to_keras_file(tmp_path, capsys):
+@pytest.mark.parametrize("backward", ["reverse", "forward"])
+def test_cli_converts_to_keras_file(tmp_path, capsys, backward):
     import keras
 
     rng = np.random.default_rng(7)
@@ -515,12 +522,12 @@ def test_cli_converts_to_keras_file(tmp_path, capsys):
     write_keras02(tmp_path / "w.hdf5", layers)
     out = tmp_path / "out" / "danq.keras"
     code = published.main(["danq", str(tmp_path / "w.hdf5"), str(out), "--sequence-length", "100",
-                           "--backward", "forward"])
+                           "--backward", backward])
     assert code == 0 and out.is_file()
-    assert "wrote" in capsys.readouterr().out
+    assert f"backward={backward}; wrote" in capsys.readouterr().out
     x = one_hot(rng, 2, 100)
     reloaded = keras.models.load_model(out)
-    np.testing.assert_allclose(predict(reloaded, x), danq_reference("danq", layers, x, "forward"),
+    np.testing.assert_allclose(predict(reloaded, x), danq_reference("danq", layers, x, backward),
                                atol=ATOL, rtol=0)
     assert sorted(p.name for p in out.parent.iterdir()) == ["danq.keras"]  # no temporary left
 

@@ -1,0 +1,254 @@
+"""train.py end to end on a tiny generated dataset: run directory, SIGKILL + resume, mirrored, bad input.
+
+The model is the CNN family shrunk by flags (8 first-layer filters, 200 bp centre crop) so a
+whole run takes seconds; the long-running runs go through the CLI in subprocesses, exactly
+as a user would start them.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import runs
+import train
+
+ROOT = Path(__file__).resolve().parents[1]
+# Tiny but complete: dropout (reseeded per epoch), 8 steps per epoch over a 256-sample subset
+# (so Keras epochs cross data epochs), a plateau patience of 1 so the LR schedule can act.
+TINY = ["--model", "cnn-500-dropout", "--filters", "8", "--sequence-length", "200",
+        "--batch-size", "64", "--max-train-samples", "256", "--max-valid-samples", "100",
+        "--steps-per-epoch", "8", "--lr", "0.003", "--lr-patience", "1", "--verbose", "2"]
+EPOCHS = 3
+
+
+def _env() -> dict:
+    env = dict(os.environ, CUDA_VISIBLE_DEVICES="", TF_CPP_MIN_LOG_LEVEL="2", PYTHONHASHSEED="0")
+    env["PYTHONPATH"] = str(ROOT)
+    return env
+
+
+def _cli(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    result = subprocess.run([sys.executable, str(ROOT / "train.py"), *args], cwd=ROOT, env=_env(),
+                            capture_output=True, text=True, timeout=300)
+    if check and result.returncode != 0:
+        raise AssertionError(f"train.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def _history(run_dir: Path) -> list[dict]:
+    with open(run_dir / "history.csv", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _weights(path: Path) -> list[np.ndarray]:
+    import keras
+
+    import models  # noqa: F401  (registers the custom activations)
+
+    return [np.asarray(w) for w in keras.models.load_model(path, compile=False).get_weights()]
+
+
+@pytest.fixture(scope="module")
+def store(synthetic_mat_dir, tmp_path_factory):
+    """The synthetic bundle converted once into this module's own store directory."""
+    from data.store import resolve_store
+
+    return resolve_store(synthetic_mat_dir, tmp_path_factory.mktemp("train_store") / "store").path
+
+
+@pytest.fixture(scope="module")
+def reference_run(store, tmp_path_factory):
+    """An uninterrupted run of EPOCHS epochs through the CLI."""
+    run_dir = tmp_path_factory.mktemp("train_runs") / "reference"
+    _cli(*TINY, "--data", str(store), "--out", str(run_dir), "--epochs", str(EPOCHS))
+    return run_dir
+
+
+def test_run_directory_contents(reference_run, store):
+    files = {p.name for p in reference_run.iterdir()}
+    assert {"config.json", "history.csv", "best_model.keras", "checkpoint"} <= files
+    assert not [name for name in files if name.startswith(".")], "temporary files left behind"
+
+    config = json.loads((reference_run / "config.json").read_text())
+    assert config["preset"] == "cnn-500-dropout"
+    assert config["model"]["filters"] == 8 and config["model"]["sequence_length"] == 200
+    assert config["args"]["lr_patience"] == 1 and config["seed"] == 0
+    assert config["training"]["lr"] == pytest.approx(3e-3)
+    assert config["training"]["lr_factor"] == 0.2 and config["training"]["min_lr"] == 2e-6
+    assert config["training"]["early_stopping_patience"] == 5
+    assert config["training"]["valid_samples"] == 100 and config["training"]["steps_per_epoch"] == 8
+    assert config["data"]["fingerprint"]["meta_sha256"] == runs.file_sha256(Path(store) / "meta.json")
+    assert config["data"]["num_targets"] == 919
+    assert config["versions"]["keras"] and config["versions"]["tensorflow"]
+    assert "commit" in config["git"] and config["lstm_cudnn"]["has_lstm"] is False
+    assert config["distribution"]["replicas"] == 1
+
+    history = _history(reference_run)
+    assert [int(row["epoch"]) for row in history] == list(range(1, EPOCHS + 1))
+    val = [float(row["val_loss"]) for row in history]
+    assert all(np.isfinite(val)) and val[-1] < val[0]
+    assert float(history[0]["lr"]) == pytest.approx(3e-3)
+
+    state = json.loads((reference_run / "checkpoint" / "state.json").read_text())
+    assert state["epoch"] == EPOCHS and state["finished"] == "max_epochs"
+    assert state["best_val_loss"] == pytest.approx(min(val))
+    assert sorted(p.name for p in (reference_run / "checkpoint").iterdir()) == [
+        f"epoch-{EPOCHS:04d}.keras", "state.json"]
+
+    # The kept model is the best-validation-loss one: re-evaluating it gives that loss.
+    import keras
+
+    from data.pipeline import load_arrays
+    from data.store import open_store
+
+    model = keras.models.load_model(reference_run / "best_model.keras", compile=False)
+    x, y = load_arrays(open_store(store).split("valid"), 200, 100)
+    p = np.clip(model.predict(x, verbose=0).astype(np.float64), 1e-7, 1 - 1e-7)
+    bce = -np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))
+    assert bce == pytest.approx(min(val), rel=1e-4)
+
+
+def test_sigkill_during_epoch_then_resume_matches_uninterrupted(reference_run, store, tmp_path):
+    run_dir = tmp_path / "killed"
+    args = [*TINY, "--data", str(store), "--out", str(run_dir), "--epochs", str(EPOCHS)]
+    proc = subprocess.Popen([sys.executable, str(ROOT / "train.py"), *args], cwd=ROOT, env=_env(),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    state_file = run_dir / "checkpoint" / "state.json"
+    deadline = time.monotonic() + 240
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            if state_file.exists() and json.loads(state_file.read_text())["epoch"] >= 1:
+                break
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGKILL)  # during epoch 2: its 8 steps take far longer than one poll
+    finally:
+        proc.kill()
+        proc.wait()
+    state = json.loads(state_file.read_text())
+    assert state["epoch"] == 1, "the kill did not land in epoch 2"
+    assert len(_history(run_dir)) == 1
+
+    # Only --out and --resume: every other setting comes from the run's config.json.
+    result = _cli("--out", str(run_dir), "--resume")
+    assert "resuming" in result.stdout
+
+    resumed, reference = _history(run_dir), _history(reference_run)
+    assert [r["epoch"] for r in resumed] == [r["epoch"] for r in reference]
+    for column in ("loss", "val_loss", "lr"):
+        np.testing.assert_allclose([float(r[column]) for r in resumed],
+                                   [float(r[column]) for r in reference], rtol=1e-5)
+    for name in ("best_model.keras", f"checkpoint/epoch-{EPOCHS:04d}.keras"):
+        for a, b in zip(_weights(run_dir / name), _weights(reference_run / name)):
+            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+    config = json.loads((run_dir / "config.json").read_text())
+    assert [r["from_epoch"] for r in config["resumes"]] == [1]
+
+    # A finished run resumes to nothing, and says so.
+    again = _cli("--out", str(run_dir), "--resume")
+    assert "already finished" in again.stdout
+
+
+def test_mirrored_over_two_logical_cpus(store, tmp_path):
+    run_dir = tmp_path / "mirrored"
+    _cli(*TINY, "--data", str(store), "--out", str(run_dir), "--epochs", "1",
+         "--distribute", "mirrored", "--cpu-devices", "2")
+    config = json.loads((run_dir / "config.json").read_text())
+    dist = config["distribution"]
+    assert dist["strategy"] == "mirrored" and dist["replicas"] == 2
+    assert dist["global_batch"] == 64 and dist["per_replica_batch"] == 32
+    assert [d.rsplit("/", 1)[-1] for d in dist["devices"]] == ["device:CPU:0", "device:CPU:1"]
+    history = _history(run_dir)
+    assert len(history) == 1 and np.isfinite(float(history[0]["val_loss"]))
+
+
+# --- in-process: fast checks of the CLI's argument and input handling -----------------------------
+
+def _main(capsys, *argv: str) -> tuple[int, str, str]:
+    code = train.main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--model", "no-such-model"], "valid presets: deepsea"),
+    (["--num-targets", "10"], "the data has 919 targets but the model predicts 10"),
+    (["--sequence-length", "1200"], "needs 1200"),
+    (["--batch-size", "0"], "--batch-size must be >= 1"),
+])
+def test_bad_input_is_one_line_and_creates_nothing(capsys, store, tmp_path, extra, message):
+    argv = [*TINY, "--data", str(store), "--out", str(tmp_path / "run"), *extra]
+    code, _, err = _main(capsys, *argv)
+    assert code != 0
+    assert err.count("\n") == 1 and err.startswith("error: ") and message in err
+    assert not (tmp_path / "run").exists()
+    assert sorted(os.listdir(tmp_path)) == []
+
+
+def test_missing_data_directory(capsys, tmp_path):
+    code, _, err = _main(capsys, *TINY, "--data", str(tmp_path / "nowhere"), "--out", str(tmp_path / "run"))
+    assert code != 0 and err.count("\n") == 1
+    assert f"{tmp_path / 'nowhere'}: data directory not found" in err
+    assert not (tmp_path / "run").exists()
+
+
+def test_existing_run_directory_is_not_touched(capsys, store, tmp_path):
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "config.json").write_text('{"precious": true}')
+    code, _, err = _main(capsys, *TINY, "--data", str(store), "--out", str(run_dir))
+    assert code != 0 and err.count("\n") == 1 and "--resume" in err and "--overwrite" in err
+    assert sorted(os.listdir(run_dir)) == ["config.json"]
+    assert (run_dir / "config.json").read_text() == '{"precious": true}'
+
+
+def test_resume_refuses_a_different_setting(capsys, reference_run):
+    before = (reference_run / "config.json").read_bytes()
+    code, _, err = _main(capsys, "--out", str(reference_run), "--resume", "--filters", "16")
+    assert code != 0 and err.count("\n") == 1
+    assert "the run was made with --filters 8, not 16" in err
+    assert (reference_run / "config.json").read_bytes() == before
+
+
+def test_overwrite_replaces_atomically_and_nan_stops_with_a_message(capsys, store, tmp_path):
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "old.txt").write_text("old")
+    # An absurd learning rate drives the loss to NaN within the first epoch.
+    code, _, err = _main(capsys, *TINY, "--data", str(store), "--out", str(run_dir), "--overwrite",
+                         "--epochs", "1", "--steps-per-epoch", "2", "--lr", "1e30", "--verbose", "0")
+    assert code == train.EXIT_NAN
+    assert "loss became nan" in err and "lower --lr" in err
+    assert not (run_dir / "old.txt").exists() and (run_dir / "config.json").exists()
+    assert not (run_dir / "history.csv").exists(), "a NaN epoch must not be recorded"
+    assert [p.name for p in tmp_path.iterdir()] == ["run"], "the old run directory was left behind"
+
+
+def test_summary_prints_table1_parameter_count(capsys):
+    code, out, _ = _main(capsys, "--model", "crnn-320-projection", "--summary")
+    assert code == 0
+    assert "projection" in out and "predictions" in out
+    assert out.rstrip().splitlines()[-1] == "params: 2477479"  # Table 1
+
+
+def test_fast_lstm_records_the_deviation(capsys):
+    args = train.build_parser().parse_args(["--model", "crnn-320", "--fast-lstm"])
+    config, deviations = train.model_config(args)
+    assert config["gate"] == "sigmoid" and config["recurrent_dropout"] == 0.0
+    assert len(deviations) == 1 and "keras2_hard_sigmoid" in deviations[0] and "0.2" in deviations[0]
+    model = train.build(config, mixed_precision=False)
+    report = train.lstm_cudnn_report(model, gpu_available=True)
+    assert report["cudnn_compatible_settings"] is True and report["uses_cudnn"] is True
+    faithful, _ = train.model_config(train.build_parser().parse_args(["--model", "crnn-320"]))
+    report = train.lstm_cudnn_report(train.build(faithful, mixed_precision=False), gpu_available=True)
+    assert report["uses_cudnn"] is False
+    assert any("recurrent_dropout=0.2" in r for r in report["reasons"])
+    assert any("keras2_hard_sigmoid" in r for r in report["reasons"])
