@@ -10,18 +10,21 @@ reverse complements of the first half, in the same order, with the same labels.
 
 The generative model (all settings recorded in truth.json):
 
-* Background: i.i.d. bases with 41% GC, then CpG depletion: 3/4 of CG dinucleotides are mutated
-  to TG or CA (as methyl-cytosine deamination does), leaving CpG at about a quarter of its
-  expected frequency.
-* A pool of ``num_motifs`` distinct, informative JASPAR 2018 CORE vertebrate motifs (8-20 bp):
+* Background: i.i.d. bases, then CpG depletion: 3/4 of CG dinucleotides are mutated to TG or CA
+  (as methyl-cytosine deamination does), leaving about 41% GC and CpG at about a quarter of its
+  expected frequency, as in the human genome.
+* A pool of ``num_motifs`` distinct, informative JASPAR 2018 CORE vertebrate motifs (8-21 bp):
   first the motifs of TFs assayed in DeepSEA's targets (CTCF, GATA1, ...), near-duplicates merged,
   then other informative motifs to fill the pool.
 * Each forward sequence receives Poisson(``motifs_per_sequence``) instances, sampled from the
-  motif's PWM, in either orientation, in distinct 25 bp slots of the central 200 bp.
-* Each of the 919 targets (named after DeepSEA's) is driven by 1-3 motifs: a TF target by its TF's
-  motif (shared by every cell type that assays the TF; family members share one motif), DNase
-  by a set of three motifs of its cell type, a histone mark by a mark motif and a cell-type motif.
-  The label is 1 when any driving motif is present, then flipped with label noise.
+  motif's PWM (sharpened towards the consensus), in either orientation, in distinct 25 bp slots of
+  the central 200 bp; with ``repeat_probability`` an instance repeats the sequence's first motif
+  (homotypic clusters), which makes present motifs strong, quickly learnable signals.
+* Each of the 919 targets (named after DeepSEA's) is driven by 1-2 motifs: a TF target by its TF's
+  motif (shared by every cell type that assays the TF; family members share one motif), DNase by
+  two motifs of its cell type, a histone mark or a factor without a JASPAR motif (Pol2, p300, ...)
+  by either a cell-type motif or a motif of its own. The label is 1 when any driving motif is
+  present, then flipped with label noise (false negatives and false positives).
 """
 from __future__ import annotations
 
@@ -49,8 +52,9 @@ DEFAULTS = {
     "false_negative_rate": 0.05,
     "false_positive_rate": 0.003,
     "min_motif_length": 8,
-    "max_motif_length": 20,
-    "min_information": 1.2,
+    "max_motif_length": 21,
+    "min_information": 1.2,  # bits per position, for motifs filling the pool
+    "min_tf_information": 0.85,  # looser for motifs of TFs that DeepSEA assays (CTCF: 0.9)
     "jaspar_release": "JASPAR2018",
 }
 # DeepSEA assay names that differ from the JASPAR 2018 motif name of the same factor.
@@ -166,10 +170,12 @@ def _choose_motifs(settings: dict, assays: list[str], rng: np.random.Generator):
     from data.jaspar import load_motifs
 
     motifs = load_motifs(settings["jaspar_release"])
-    informative = [m for m in motifs
-                   if settings["min_motif_length"] <= m.counts.shape[0] <= settings["max_motif_length"]
-                   and _information(m.probabilities) >= settings["min_information"]]
-    by_name = {m.name.upper(): m for m in informative}
+    def usable(motif, min_information):
+        return (settings["min_motif_length"] <= motif.counts.shape[0] <= settings["max_motif_length"]
+                and _information(motif.probabilities) >= min_information)
+
+    informative = [m for m in motifs if usable(m, settings["min_information"])]
+    by_name = {m.name.upper(): m for m in motifs if usable(m, settings["min_tf_information"])}
     pool: list = []
     assay_motif: dict[str, int | None] = {}
 
@@ -226,7 +232,10 @@ def _target_drivers(settings: dict, num_motifs: int, rng: np.random.Generator) -
 def _sample_forward(num: int, pwms: list[np.ndarray], drivers: np.ndarray, settings: dict,
                     rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``num`` forward sequences: codes uint8 (num, L), labels uint8 (num, T), motif presence (num, K)."""
+    # Depletion turns C/G into T/A, so draw slightly more GC to end at the requested content.
     gc = settings["gc_content"]
+    for _ in range(5):
+        gc = settings["gc_content"] + (gc / 2) ** 2 * settings["cpg_depletion"]
     cumulative = np.cumsum([(1 - gc) / 2, gc / 2, gc / 2])  # A, G, C, (T)
     codes = np.searchsorted(cumulative, rng.random((num, SEQUENCE_LENGTH), dtype=np.float32)).astype(np.uint8)
     # CpG depletion: C (2) followed by G (1) -> TG or CA.

@@ -47,6 +47,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import h5py
+import keras
 import numpy as np
 import torchfile
 
@@ -152,7 +153,7 @@ def _danq_steps(spec: _DanqSpec, sequence_length: int) -> int:
     return steps
 
 
-def convert_danq(name: str, weights_path, *, sequence_length: int = 1000,
+def convert_danq(name: str, weights_path: str | os.PathLike, *, sequence_length: int = 1000,
                  scale_dropout: bool = True, read_values: bool = True) -> Converted:
     """Read and check a DanQ / DanQ-JASPAR Keras 0.2 HDF5 file; convert to Keras 3 layouts.
 
@@ -397,7 +398,7 @@ def _deepsea_from_state_dict(path: Path) -> tuple[list, list, list]:
         state = torch.load(str(path), map_location="cpu", weights_only=True)
     except Exception as exc:  # pickle errors, a full nn.Module refused by weights_only, ...
         raise WeightsError(f"{path}: cannot read as a PyTorch state dict "
-                           f"({type(exc).__name__}: {str(exc).splitlines()[0]})") from None
+                           f"({type(exc).__name__}: {(str(exc).splitlines() or [''])[0]})") from None
     if not isinstance(state, dict):
         raise WeightsError(f"{path}: holds a {type(state).__name__}, expected a state dict")
     prefixes = {k[:-len("14.1.weight")] for k in state if str(k).endswith("14.1.weight")}
@@ -430,7 +431,7 @@ def _is_torch_zip_or_pickle(head: bytes) -> bool:
     return head.startswith(b"PK\x03\x04") or head[:1] == b"\x80"
 
 
-def convert_deepsea(weights_path, *, sequence_length: int = 1000) -> Converted:
+def convert_deepsea(weights_path: str | os.PathLike, *, sequence_length: int = 1000) -> Converted:
     """Read DeepSEA's Torch7 ``deepsea.cpu`` or Kipoi's PyTorch state dict; convert."""
     path = Path(weights_path)
     with open(path, "rb") as handle:
@@ -493,14 +494,14 @@ def convert_deepsea(weights_path, *, sequence_length: int = 1000) -> Converted:
 
 # ----------------------------------------------------------------------------- public API
 
-def convert_published(name: str, weights_path, *, sequence_length: int = 1000,
+def convert_published(name: str, weights_path: str | os.PathLike, *, sequence_length: int = 1000,
                       scale_dropout: bool = True) -> Converted:
     """Read and check a published weights file; return its Keras 3 weights and architecture."""
     if name not in PUBLISHED:
         raise ValueError(f"unknown published model {name!r}; expected one of {', '.join(PUBLISHED)}")
     path = Path(weights_path)
     if not path.is_file():
-        raise WeightsError(f"{path}: no such file")
+        raise WeightsError(f"{path}: {'not a file' if path.exists() else 'no such file'}")
     if name == "deepsea":
         return convert_deepsea(path, sequence_length=sequence_length)
     with open(path, "rb") as handle:
@@ -510,8 +511,14 @@ def convert_published(name: str, weights_path, *, sequence_length: int = 1000,
     return convert_danq(name, path, sequence_length=sequence_length, scale_dropout=scale_dropout)
 
 
-def load_published(name: str, weights_path, *, backward: str = "reverse",
-                   sequence_length: int = 1000, scale_dropout: bool = True):
+def _check_backward(backward: str) -> None:
+    if backward not in BACKWARD_MODES:
+        raise ValueError(f"backward={backward!r} is not allowed; expected one of "
+                         f"{', '.join(BACKWARD_MODES)}")
+
+
+def load_published(name: str, weights_path: str | os.PathLike, *, backward: str = "reverse",
+                   sequence_length: int = 1000, scale_dropout: bool = True) -> keras.Model:
     """Build the published model ``name`` and load its original weights file.
 
     Parameters
@@ -527,16 +534,15 @@ def load_published(name: str, weights_path, *, backward: str = "reverse",
     Returns an uncompiled ``keras.Model`` taking ``(N, L, 4)`` one-hot A, G, C, T input.
     Raises ``WeightsError`` naming the file and what does not match.
     """
-    if backward not in BACKWARD_MODES:
-        raise ValueError(f"backward={backward!r} is not allowed; expected one of "
-                         f"{', '.join(BACKWARD_MODES)}")
+    _check_backward(backward)  # before the (slow) read
     converted = convert_published(name, weights_path, sequence_length=sequence_length,
                                   scale_dropout=scale_dropout)
     return build_converted(converted, backward=backward)
 
 
-def build_converted(converted: Converted, *, backward: str = "reverse"):
+def build_converted(converted: Converted, *, backward: str = "reverse") -> keras.Model:
     """Build the Keras model for ``converted`` and set its weights."""
+    _check_backward(backward)
     kwargs = dict(converted.builder_kwargs)
     weights = dict(converted.layers)
     if converted.name == "deepsea":
@@ -564,7 +570,7 @@ def build_converted(converted: Converted, *, backward: str = "reverse"):
 
 # ----------------------------------------------------------------------------- CLI
 
-def main(argv=None) -> int:
+def main(argv: list[str] | None = None) -> int:
     """Convert a published weights file once and save it as a normal ``.keras`` model."""
     parser = argparse.ArgumentParser(
         prog="python -m models.published",
@@ -581,7 +587,8 @@ def main(argv=None) -> int:
     parser.add_argument("--no-dropout-scaling", action="store_true",
                         help="do not fold Keras 0.2's inference-time dropout factors into the "
                              "DanQ weights [default: fold them]")
-    parser.add_argument("--force", action="store_true", help="overwrite OUTPUT if it exists")
+    parser.add_argument("--force", action="store_true",
+                        help="overwrite OUTPUT if it exists [default: %(default)s]")
     args = parser.parse_args(argv)
 
     output = Path(args.output)

@@ -107,6 +107,7 @@ def test_run_directory_contents(reference_run, store):
     # The kept model is the best-validation-loss one: re-evaluating it gives that loss.
     import keras
 
+    import models  # noqa: F401  (registers the custom activations)
     from data.pipeline import load_arrays
     from data.store import open_store
 

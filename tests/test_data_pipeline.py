@@ -1,0 +1,112 @@
+"""tf.data pipeline over a store (data/pipeline.py): exact batches, seeded epoch order, crops, pairs."""
+import numpy as np
+import pytest
+
+from data.convert import convert
+from data.pipeline import (epoch_order, eval_batches, load_arrays, one_hot, pair_rows, steps_per_epoch,
+                           train_dataset)
+
+L, T = 16, 11
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    import h5py
+    import scipy.io
+
+    root = tmp_path_factory.mktemp("pipeline")
+    rng = np.random.default_rng(0)
+    table = np.vstack([np.eye(4, dtype=np.uint8), np.zeros((1, 4), np.uint8)])
+    for split, n in (("train", 23), ("valid", 10), ("test", 6)):
+        x = table[rng.integers(0, 5, size=(n, L))]
+        y = (rng.random((n, T)) < 0.5).astype(np.uint8)
+        if split == "train":
+            with h5py.File(root / "train.mat", "w") as f:
+                f.create_dataset("trainxdata", data=x.transpose(1, 2, 0), chunks=(L, 4, 4), compression="gzip")
+                f.create_dataset("traindata", data=y.T)
+        else:
+            scipy.io.savemat(root / f"{split}.mat", {f"{split}xdata": x.transpose(0, 2, 1), f"{split}data": y})
+    return convert(root, root / "store", progress=False)
+
+
+def batches(dataset, count):
+    return [(x.numpy(), y.numpy()) for x, y in dataset.take(count)]
+
+
+def test_steps_per_epoch():
+    assert steps_per_epoch(23, 5) == 5 and steps_per_epoch(25, 5) == 5 and steps_per_epoch(1, 256) == 1
+    with pytest.raises(ValueError):
+        steps_per_epoch(0, 5)
+
+
+def test_train_batches_follow_seeded_epoch_order_exactly(store):
+    split = store.split("train")
+    got = batches(train_dataset(split, batch_size=5, seed=7, sequence_length=10), 10)  # two epochs
+    assert [len(x) for x, _ in got] == [5, 5, 5, 5, 3] * 2  # last batch of each epoch partial
+    for epoch in (0, 1):
+        order = np.random.default_rng([7, epoch]).permutation(23)
+        np.testing.assert_array_equal(order, epoch_order(23, 7, epoch))
+        x = np.concatenate([b[0] for b in got[5 * epoch:5 * epoch + 5]])
+        y = np.concatenate([b[1] for b in got[5 * epoch:5 * epoch + 5]])
+        want_x, want_y = split.read(order, sequence_length=10)
+        assert x.shape == (23, 10, 4) and x.dtype == np.float32 and y.shape == (23, T)
+        np.testing.assert_array_equal(x, want_x)
+        np.testing.assert_array_equal(y, want_y)
+        # Independent check of crop + one-hot + label unpacking from the raw store arrays.
+        codes = np.asarray(split.codes)[order, 3:13]
+        np.testing.assert_array_equal(x, np.eye(5, 4, dtype=np.float32)[codes])
+        bits = np.unpackbits(np.asarray(split.packed_labels)[order], axis=1, bitorder="little")[:, :T]
+        np.testing.assert_array_equal(y, bits)
+
+
+def test_order_is_a_function_of_seed_and_epoch(store):
+    split = store.split("train")
+    first = batches(train_dataset(split, batch_size=5, seed=3), 10)
+    again = batches(train_dataset(split, batch_size=5, seed=3), 10)
+    resumed = batches(train_dataset(split, batch_size=5, seed=3, start_epoch=1), 5)
+    other_seed = batches(train_dataset(split, batch_size=5, seed=4), 5)
+    for (a, b), (c, d) in zip(first, again):
+        np.testing.assert_array_equal(a, c)
+        np.testing.assert_array_equal(b, d)
+    for (a, _), (c, _) in zip(first[5:], resumed):  # resuming at epoch 1 sees epoch 1's batches
+        np.testing.assert_array_equal(a, c)
+    assert not np.array_equal(first[0][0], first[5][0])  # epochs differ
+    assert not np.array_equal(first[0][0], other_seed[0][0])
+
+
+def test_max_samples_is_a_fixed_subset(store):
+    split = store.split("train")
+    got = batches(train_dataset(split, batch_size=4, seed=1, max_samples=9), 6)  # 3 steps per epoch, 2 epochs
+    assert [len(x) for x, _ in got] == [4, 4, 1, 4, 4, 1]
+    epoch0 = np.concatenate([x for x, _ in got[:3]])
+    epoch1 = np.concatenate([x for x, _ in got[3:]])
+    key = lambda a: sorted(map(bytes, a.reshape(len(a), -1).astype(np.uint8)))  # noqa: E731
+    assert key(epoch0) == key(epoch1)  # same 9 sequences, reshuffled
+    np.testing.assert_array_equal(epoch0, split.read(epoch_order(23, 1, 0, max_samples=9))[0])
+
+
+def test_eval_batches_in_file_order(store):
+    split = store.split("test")
+    got = batches(eval_batches(split, batch_size=4, sequence_length=8), 100)
+    assert [len(x) for x, _ in got] == [4, 2]
+    x = np.concatenate([b[0] for b in got])
+    want_x, want_y = split.read(np.arange(6), sequence_length=8)
+    np.testing.assert_array_equal(x, want_x)
+    np.testing.assert_array_equal(np.concatenate([b[1] for b in got]), want_y)
+
+
+def test_load_arrays_keeps_strand_pairs(store):
+    split = store.split("valid")
+    x, y = load_arrays(split)
+    np.testing.assert_array_equal(x, split.read(np.arange(10))[0])
+    np.testing.assert_array_equal(pair_rows(10, 4), [0, 1, 5, 6])
+    xs, ys = load_arrays(split, sequence_length=12, max_samples=4)
+    np.testing.assert_array_equal(xs, x[[0, 1, 5, 6], 2:14])
+    np.testing.assert_array_equal(ys, y[[0, 1, 5, 6]])
+    with pytest.raises(ValueError, match="sequence_length"):
+        load_arrays(split, sequence_length=L + 1)
+
+
+def test_one_hot_n_is_zeros():
+    x = one_hot(np.array([[0, 1, 2, 3, 4]]))
+    np.testing.assert_array_equal(x[0], np.vstack([np.eye(4), np.zeros(4)]))
