@@ -73,6 +73,8 @@ def _store(args):
 
 
 def _evaluate_run(args) -> Path:
+    if not args.data:
+        raise EvaluationError("--data DIR is required to evaluate")
     run_dir = Path(args.run_dir)
     config = evaluation.read_config(run_dir)
     length = evaluation.sequence_length_of(config, run_dir)
@@ -128,8 +130,6 @@ def _report(run_dir: Path, summary: dict) -> None:
 
 
 def _compare(args, run_dir: Path) -> None:
-    if args.split != "test":
-        raise EvaluationError("--compare-published compares test-set metrics; use --split test")
     name = args.compare_model or evaluation.read_config(run_dir).get("published")
     if name not in evaluation.PUBLISHED:
         raise EvaluationError(f"{run_dir}: not a published-weights directory; say which published model "
@@ -147,6 +147,8 @@ def _compare(args, run_dir: Path) -> None:
 def run(args, parser) -> int:
     if args.split not in evaluation.SPLITS:
         raise EvaluationError(f"unknown split {args.split!r}; expected one of {', '.join(evaluation.SPLITS)}")
+    if args.compare_published and args.split != "test":
+        raise EvaluationError("--compare-published compares test-set metrics; use --split test")
     if args.table:
         if args.run_dir or args.published or args.predict:
             parser.error("--table takes its run directories itself; no other mode with it")

@@ -16,6 +16,7 @@ import math
 import os
 import tempfile
 import time
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -121,9 +122,18 @@ class PairedPredictions:
     seconds: float
 
 
+_STEPS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
 def _make_step(model):
-    """A compiled function: one call on 2b rows -> strand mean (b, T), BCE sums per half, finiteness."""
+    """A compiled function: one call on 2b rows -> strand mean (b, T), BCE sums per half, finiteness.
+
+    Cached per model, so repeated evaluations (valid, then test) trace it only once.
+    """
     import tensorflow as tf
+
+    if model in _STEPS:
+        return _STEPS[model]
 
     @tf.function(reduce_retracing=True)
     def step(x, y):
@@ -135,6 +145,7 @@ def _make_step(model):
         mean = (p[:half] + p[half:]) / 2.0
         return mean, tf.reduce_sum(bce[:half]), tf.reduce_sum(bce[half:]), tf.reduce_all(tf.math.is_finite(p))
 
+    _STEPS[model] = step
     return step
 
 
@@ -234,6 +245,15 @@ def _nanmean(values: np.ndarray) -> float:
 
 # ----------------------------------------------------------------------------- atomic outputs
 
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _current_umask()
+
+
 class StagedFiles:
     """Write several files under temporary names, then rename them all into place at once.
 
@@ -251,6 +271,7 @@ class StagedFiles:
         # keep the real suffix last: some writers (Keras) insist on it
         fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp" + Path(name).suffix, dir=self.directory)
         os.close(fd)
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; outputs get the usual permissions
         self.pending.append((tmp, self.directory / name))
         return tmp
 

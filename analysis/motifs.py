@@ -38,7 +38,7 @@ from data.jaspar import Motif, agct_to_acgt, load_motifs
 
 FAMILIES = ("C2H2 zinc finger", "bZIP", "homeodomain", "bHLH", "other")
 TSV_COLUMNS = ("filter", "n_sites", "match_id", "match_name", "tf_class", "family", "orientation",
-               "offset", "overlap", "p_value", "q_value")
+               "offset", "overlap", "p_value", "q_value", "significant_matches")
 
 
 # ----------------------------------------------------------------------------- activations
@@ -215,11 +215,13 @@ def tf_family(tf_class: str) -> str:
 
 
 def match_motifs(probabilities: list[np.ndarray], targets: tuple[Motif, ...] | None = None,
-                 n_jobs: int = -1) -> list[dict]:
+                 n_jobs: int = -1, q_threshold: float = 0.01) -> list[dict]:
     """Best JASPAR match of each (w, 4) A,C,G,T query by TOMTOM p-value.
 
     Returns one dict per query with ``match_id, match_name, tf_class, family,
-    orientation ('f' or 'rc'), offset, overlap, p_value, q_value``.
+    orientation ('f' or 'rc'), offset, overlap, p_value, q_value`` of the best match and
+    ``significant_matches``: the IDs of every target with q < ``q_threshold``, best first,
+    joined by ``;`` (TOMTOM lists all significant matches, not only the best).
     """
     from memelite import tomtom
 
@@ -238,7 +240,9 @@ def match_motifs(probabilities: list[np.ndarray], targets: tuple[Motif, ...] | N
                      "family": tf_family(motif.tf_class),
                      "orientation": "rc" if strands[i, best] > 0.5 else "f",
                      "offset": int(offsets[i, best]), "overlap": int(overlaps[i, best]),
-                     "p_value": float(p[i, best]), "q_value": float(q[i, best])})
+                     "p_value": float(p[i, best]), "q_value": float(q[i, best]),
+                     "significant_matches": ";".join(
+                         targets[j].matrix_id for j in np.lexsort((-scores[i], p[i])) if q[i, j] < q_threshold)})
     return rows
 
 
@@ -246,7 +250,7 @@ def match_motifs(probabilities: list[np.ndarray], targets: tuple[Motif, ...] | N
 
 def analyse_filters(model, x: np.ndarray, threshold_fraction: float = 0.5,
                     targets: tuple[Motif, ...] | None = None, batch_size: int = 128,
-                    min_sites: int = 1) -> tuple[list[dict], np.ndarray, np.ndarray]:
+                    min_sites: int = 1, q_threshold: float = 0.01) -> tuple[list[dict], np.ndarray, np.ndarray]:
     """Full pipeline for one model: activations -> PFMs -> TOMTOM matches.
 
     Returns ``(rows, counts (F, w, 4) ACGT, n_sites (F,))``; ``rows`` has one dict per
@@ -256,14 +260,15 @@ def analyse_filters(model, x: np.ndarray, threshold_fraction: float = 0.5,
     max_act, argmax, width, shift = max_activations(model, x, batch_size)
     counts, n_sites = extract_pfms(x, max_act, argmax, width, threshold_fraction, shift)
     usable = np.flatnonzero(n_sites >= max(1, min_sites))
-    matches = match_motifs([counts_to_probabilities(counts[f]) for f in usable], targets)
+    matches = match_motifs([counts_to_probabilities(counts[f]) for f in usable], targets,
+                           q_threshold=q_threshold)
     by_filter = dict(zip(usable.tolist(), matches))
     rows = []
     for f in range(len(n_sites)):
         row = {"filter": f, "n_sites": int(n_sites[f])}
         row.update(by_filter.get(f, {"match_id": "", "match_name": "", "tf_class": "", "family": "",
                                      "orientation": "", "offset": "", "overlap": "",
-                                     "p_value": 1.0, "q_value": 1.0}))
+                                     "p_value": 1.0, "q_value": 1.0, "significant_matches": ""}))
         rows.append(row)
     return rows, counts, n_sites
 
@@ -413,7 +418,8 @@ def main(argv: list[str] | None = None) -> int:
         model = load_run_model(run_dir)
         length = int(model.inputs[0].shape[1])
         x = sample_sequences(args.data, args.n_sequences, length, args.seed, args.split)
-        rows, counts, n_sites = analyse_filters(model, x, args.threshold_fraction, batch_size=args.batch_size)
+        rows, counts, n_sites = analyse_filters(model, x, args.threshold_fraction, batch_size=args.batch_size,
+                                                q_threshold=args.q_threshold)
     except (AnalysisError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

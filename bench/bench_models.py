@@ -10,7 +10,7 @@ Sections (``--sections``):
   evaluate.py does) against single-strand inference of the same sequences, interleaved.
 * ``variants`` -- fast paths of one model against its faithful build: XLA (``jit_compile``),
   ``--fast-lstm`` (sigmoid gate, no recurrent dropout: cuDNN-eligible on a GPU) and mixed precision
-  (GPU only: on a CPU float16 matmuls are emulated, so it is skipped there, not faked).
+  (GPU only: TensorFlow's float16 CPU kernels are slower than float32, so it is skipped there, not faked).
 
 Usage: ``python -m bench.bench_models --json results.json [--quick] [--models crnn-320,...]``.
 """
@@ -166,7 +166,7 @@ def prepare(
     import keras
     import tensorflow as tf
 
-    from models.presets import build_model, get_preset, resolve_config
+    from models.presets import get_preset, resolve_config
 
     preset = get_preset(name)
     # A suite-wide override (e.g. lstm_units=8 in tests) applies to the models whose builder takes it.
@@ -203,6 +203,15 @@ def prepare(
         jit_compile=bool(model.jit_compile),  # Keras may refuse XLA (e.g. cuDNN LSTM); record what ran
         policy=policy,
     )
+
+
+def build_source() -> str:
+    """Which builder the benchmark uses: train.py's own (preferred) or the models registry's."""
+    try:
+        import train  # noqa: F401
+    except ImportError:
+        return "models.presets.build_model"
+    return "train.build"
 
 
 def _train_build(config: dict, mixed_precision: bool) -> Any:
@@ -292,49 +301,73 @@ def _time_group(preps: list[Prepared], warmup: int, repeats: int) -> dict[str, d
                       "predict_cpu": predict_cpu[p.label]} for p in preps}
 
 
-def bench_throughput(names: Sequence[str], *, batch_size: int, large_batch_size: int, warmup: int,
-                     repeats: int, check_repeats: int, overrides: dict, gpu: bool) -> tuple[list[dict], list[dict]]:
-    """Train/predict throughput of each model; plain/projection twins timed interleaved.
+def _pair_record(plain: dict, proj: dict, *, variant: str, requested: bool, must_show: bool) -> dict:
+    speedup = proj["train_seq_per_s"] / plain["train_seq_per_s"]
+    return {
+        "plain": plain["name"],
+        "projection": proj["name"],
+        "variant": variant,
+        "plain_train_seq_per_s": plain["train_seq_per_s"],
+        "projection_train_seq_per_s": proj["train_seq_per_s"],
+        "train_speedup": speedup,
+        # The ratio of process CPU seconds (all threads): a diagnostic only, not the per-epoch cost,
+        # since spinning and serial phases count differently from wall-clock time.
+        "train_speedup_cpu_time": proj["train_seq_per_cpu_s"] / plain["train_seq_per_cpu_s"],
+        "predict_speedup": proj["predict_seq_per_s"] / plain["predict_seq_per_s"],
+        "requested": requested,
+        "must_show": must_show,
+        "target": PROJECTION_SPEEDUP_TARGET if must_show else None,
+        "passed": (speedup >= PROJECTION_SPEEDUP_TARGET) if must_show else None,
+    }
 
-    Returns (model records, projection-pair records).
+
+def _time_models(group: Sequence[str], *, variant: str, reps: int, warmup: int, batch_size: int,
+                 large_batch_size: int, overrides: dict, gpu: bool) -> list[dict]:
+    """Build the models of one group, time them interleaved, free them; return their records."""
+    spec = VARIANTS[variant]
+    _log(f"timing {' vs '.join(group)} [{variant}] ({reps} timed steps each)")
+    preps = [prepare(n, batch_size=batch_size, large_batch_size=large_batch_size,
+                     overrides={**overrides, **spec["overrides"]}, jit_compile=spec["jit_compile"],
+                     policy=spec["policy"], label=f"{n}[{variant}]") for n in group]
+    timed = _time_group(preps, warmup, reps)
+    records = [_model_record(p, timed[p.label], gpu) for p in preps]
+    for r in records:
+        r["variant"] = variant
+        _log(f"  {r['name']}: train {r['train_seq_per_s']:.1f} seq/s, predict {r['predict_seq_per_s']:.1f} seq/s "
+             f"(batch {r['batch_size']}, {r['params']:,} params)")
+    del preps
+    _release()
+    return records
+
+
+def bench_throughput(names: Sequence[str], *, batch_size: int, large_batch_size: int, warmup: int,
+                     repeats: int, check_repeats: int, overrides: dict, gpu: bool,
+                     fast_lstm_pairs: Sequence[str] = ()) -> tuple[list[dict], list[dict]]:
+    """Train/predict throughput of each model (faithful build); plain/projection twins timed interleaved.
+
+    ``fast_lstm_pairs`` names plain models whose pair is timed once more under ``--fast-lstm``, to
+    show how the projection's saving depends on the LSTM's share of the step. Returns (model
+    records, projection-pair records).
     """
     records: list[dict] = []
     pairs: list[dict] = []
-    must_pairs = {tuple(p) for p in RATIO_PAIRS}
+    requested = {tuple(p) for p in RATIO_PAIRS}
+    common = dict(warmup=warmup, batch_size=batch_size, large_batch_size=large_batch_size,
+                  overrides=overrides, gpu=gpu)
     for group in pair_groups(names):
-        key_pair = tuple(group) in must_pairs
+        key_pair = tuple(group) in requested
         reps = max(repeats, check_repeats) if key_pair else repeats
-        _log(f"timing {' vs '.join(group)} ({reps} timed steps each)")
-        preps = [prepare(n, batch_size=batch_size, large_batch_size=large_batch_size, overrides=overrides)
-                 for n in group]
-        timed = _time_group(preps, warmup, reps)
-        group_records = [_model_record(p, timed[p.label], gpu) for p in preps]
-        for r in group_records:
-            _log(f"  {r['name']}: train {r['train_seq_per_s']:.1f} seq/s, predict {r['predict_seq_per_s']:.1f} seq/s "
-                 f"(batch {r['batch_size']}, {r['params']:,} params)")
+        group_records = _time_models(group, variant="faithful", reps=reps, **common)
         records.extend(group_records)
         if len(group) == 2:
-            plain, proj = group_records
-            speedup = proj["train_seq_per_s"] / plain["train_seq_per_s"]
-            is_must = tuple(group) == RATIO_PAIRS[0]
-            pairs.append({
-                "plain": plain["name"],
-                "projection": proj["name"],
-                "plain_train_seq_per_s": plain["train_seq_per_s"],
-                "projection_train_seq_per_s": proj["train_seq_per_s"],
-                "train_speedup": speedup,
-                # The ratio of process CPU seconds (all threads), a diagnostic only: it undercounts the
-                # wall-clock gain when the cheaper model spends a larger share in serial LSTM steps.
-                "train_speedup_cpu_time": proj["train_seq_per_cpu_s"] / plain["train_seq_per_cpu_s"],
-                "predict_speedup": proj["predict_seq_per_s"] / plain["predict_seq_per_s"],
-                "requested": key_pair,
-                "must_show": is_must,
-                "target": PROJECTION_SPEEDUP_TARGET if is_must else None,
-                "passed": (speedup >= PROJECTION_SPEEDUP_TARGET) if is_must else None,
-            })
-            _log(f"  projection speedup per epoch: {speedup:.2f}x")
-        del preps
-        _release()
+            pairs.append(_pair_record(*group_records, variant="faithful", requested=key_pair,
+                                      must_show=tuple(group) == RATIO_PAIRS[0]))
+            _log(f"  projection speedup per epoch: {pairs[-1]['train_speedup']:.2f}x")
+    for plain in fast_lstm_pairs:
+        group = [plain, f"{plain}-projection"]
+        group_records = _time_models(group, variant="fast-lstm", reps=max(repeats, check_repeats), **common)
+        pairs.append(_pair_record(*group_records, variant="fast-lstm", requested=False, must_show=False))
+        _log(f"  projection speedup per epoch under --fast-lstm: {pairs[-1]['train_speedup']:.2f}x")
     return records, pairs
 
 
@@ -365,8 +398,12 @@ def _strand_steps(model: Any) -> tuple[Callable, Callable, str]:
         step = _make_step(model)
         return single, (lambda x, y: step(x, y)[0]), "evaluation._make_step (evaluate.py)"
     except ImportError:
-        return single, (lambda x, y: strand_averaged_predict(model, np.asarray(x))), \
-            "bench.bench_models.strand_averaged_predict"
+        def averaged(x_both, y_both):  # same one-pass computation: model on 2B rows, mean of halves
+            p = single(x_both)
+            half = p.shape[0] // 2
+            return 0.5 * (p[:half] + p[half:])
+
+        return single, averaged, "bench.bench_models (evaluation.py not importable)"
 
 
 def bench_strand(name: str, *, batch_size: int, large_batch_size: int, warmup: int, repeats: int,
@@ -417,7 +454,8 @@ def bench_variants(names: Sequence[str], variants: Sequence[str], *, batch_size:
             spec = VARIANTS[v]
             skip = None
             if spec["gpu_only"] and not gpu:
-                skip = "needs a GPU: float16 matmuls are emulated on CPU, so a CPU figure would mislead"
+                skip = ("GPU only: mixed precision pays off on float16 tensor units; TensorFlow's float16 CPU "
+                        "kernels are slower than float32, so a CPU figure would mislead")
             if spec.get("lstm_only"):
                 from models.presets import resolve_config
 
@@ -477,7 +515,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--large-batch-size", type=int, default=None,
                    help=f"batch for models over {LARGE_MODEL_PARAMS:,} params, to bound memory and time on CPU "
                         "[default: 64; quick: 8]")
-    p.add_argument("--warmup", type=int, default=None, help="untimed calls before timing [default: 1]")
+    p.add_argument("--warmup", type=int, default=None,
+                   help="untimed calls before timing; the first (tracing) call always happens [default: 1]")
     p.add_argument("--repeats", type=int, default=None, help="timed calls per model [default: 3; quick: 2]")
     p.add_argument("--check-repeats", type=int, default=None,
                    help="timed calls for the must-show ratios (projection pairs, strand) [default: 5; quick: 2]")
@@ -485,6 +524,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="model for strand-averaged vs single-strand inference [default: %(default)s]")
     p.add_argument("--variant-models", default="crnn-320-projection",
                    help="models for the fast-path variants (comma list or group) [default: %(default)s]")
+    p.add_argument("--fast-lstm-pairs", default="crnn-320",
+                   help="plain models whose plain/projection pair is also timed under --fast-lstm "
+                        "(comma list, '' for none) [default: %(default)s]")
     p.add_argument("--variants", default="faithful,xla,fast-lstm,mixed",
                    help=f"comma list from {', '.join(VARIANTS)}; GPU-only ones are skipped on CPU "
                         "[default: %(default)s]")
@@ -520,7 +562,12 @@ def run(args: argparse.Namespace, argv: Sequence[str] | None) -> dict:
     names = expand_models(settings["models"])
     from models.presets import resolve_config
 
-    every = names + [args.strand_model] + expand_models(args.variant_models)
+    fast_pairs = [n.strip() for n in args.fast_lstm_pairs.split(",") if n.strip()]
+    for name in fast_pairs:
+        if name.endswith("-projection") or "gate" not in resolve_config(name):
+            raise ValueError(f"--fast-lstm-pairs takes plain LSTM models with a -projection twin, got {name!r}")
+    every = names + [args.strand_model] + expand_models(args.variant_models) + fast_pairs + \
+        [f"{n}-projection" for n in fast_pairs]
     for name in every:
         resolve_config(name)  # fail fast, before any timing, on an unknown preset name
     unused = sorted(k for k in overrides if not any(k in resolve_config(n) for n in every))
@@ -534,6 +581,7 @@ def run(args: argparse.Namespace, argv: Sequence[str] | None) -> dict:
         "machine": machine_info(),
         "device": "GPU" if gpu else "CPU",
         "settings": {**settings, "models": names, "sections": sections, "overrides": overrides,
+                     "fast_lstm_pairs": fast_pairs, "build": build_source(),
                      "optimizer": "Adam(3e-4)", "loss": "binary_crossentropy",
                      "timed": "Model.train_on_batch / Model.predict_on_batch on one fixed random batch"},
     }
@@ -543,7 +591,7 @@ def run(args: argparse.Namespace, argv: Sequence[str] | None) -> dict:
     if "throughput" in sections:
         doc["models"], doc["projection_pairs"] = bench_throughput(
             names, warmup=settings["warmup"], repeats=settings["repeats"],
-            check_repeats=settings["check_repeats"], gpu=gpu, **common)
+            check_repeats=settings["check_repeats"], gpu=gpu, fast_lstm_pairs=fast_pairs, **common)
     if "strand" in sections:
         doc["strand"] = bench_strand(args.strand_model, warmup=max(settings["warmup"], 1),
                                      repeats=settings["check_repeats"], **common)

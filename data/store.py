@@ -3,7 +3,7 @@
 A store directory holds, per split, ``{split}.seq.npy`` (uint8 (N, L): one base code per position,
 0=A 1=G 2=C 3=T 4=N, i.e. an index into the DeepSEA A,G,C,T channel order) and
 ``{split}.labels.npy`` (uint8 (N, ceil(T/8)), ``np.packbits(axis=1, bitorder="little")``), and
-``meta.json``, written last: its presence means the store is complete. That is 4 KB per 1000 bp
+``meta.json``, written last: its presence means the store is complete. That is 1 KB per 1000 bp
 sample instead of 16 KB as float32 one-hot, and a random batch is one gather of contiguous rows.
 """
 from __future__ import annotations

@@ -43,7 +43,7 @@ SEQUENCE_LENGTH = 1000
 CENTER = (400, 600)  # the central 200 bp that DeepSEA labels describe
 SLOT = 25  # planting slots: 8 per centre, so instances never overlap
 DEFAULTS = {
-    "num_motifs": 48,
+    "num_motifs": 40,
     "motifs_per_sequence": 4.0,
     "repeat_probability": 0.5,
     "pwm_sharpening": 3.0,

@@ -97,7 +97,8 @@ def test_strand_averaged_predict_means_forward_and_reverse_complement():
 
 
 TINY = ["--override", "filters=8", "--override", "hidden_units=16", "--override", "num_targets=8",
-        "--batch-size", "2", "--warmup", "0", "--repeats", "1", "--check-repeats", "2"]
+        "--batch-size", "2", "--warmup", "0", "--repeats", "1", "--check-repeats", "2",
+        "--fast-lstm-pairs", ""]
 
 
 def test_bench_models_end_to_end_on_a_tiny_cnn_pair(tmp_path):
@@ -133,6 +134,7 @@ def test_bench_models_rejects_bad_input(tmp_path, capsys):
     assert "no-such-model" in capsys.readouterr().err
     assert bench_models.main(["--json", str(out), "--models", "cnn-300", "--variants", "warp"]) == 2
     assert bench_models.main(["--json", str(out), "--models", "cnn-300", "--override", "nope=1"]) == 2
+    assert bench_models.main(["--json", str(out), "--models", "cnn-300", "--fast-lstm-pairs", "cnn-300"]) == 2
     assert not out.exists()
 
 
@@ -162,7 +164,7 @@ def _models_doc(speedup: float, strand_ratio: float) -> dict:
 
 
 def test_checks_pass_fail_and_unmeasured():
-    results = {"models": _models_doc(1.5, 2.3), "data": {"command": "d", "pipeline_seq_per_s": 1000.0},
+    results = {"models": _models_doc(1.5, 2.3), "data": {"command": "d", "pipeline": {"500": {"seq_per_s": 9.0}, "1000": {"seq_per_s": 1000.0}}},
                "metrics": None}
     checks = {c["check"].split()[0]: c for c in run_all.evaluate_checks(results)}
     assert checks["CRNN-320-projection"]["passed"] is True

@@ -1,7 +1,6 @@
 """evaluate.py end to end: strand averaging, losses, outputs, published weights, Table 1, --predict,
 and bad input (clear one-line errors, nothing half-written)."""
 import json
-import math
 
 import h5py
 import numpy as np
@@ -127,6 +126,24 @@ def test_end_to_end_synthetic(synthetic_mat_dir, tmp_path, capsys):
     # the valid split goes to its own files
     assert evaluate.main([str(run), "--data", str(synthetic_mat_dir), "--split", "valid", "--no-progress"]) == 0
     assert {"metrics_valid.json", "per_target_valid.tsv", "predictions_valid.h5"} <= set(listing(run))
+
+
+def test_train_py_run(synthetic_mat_dir, tmp_path, capsys):
+    """A run directory made by train.py (tiny, one short epoch) evaluates; the valid loss that
+    evaluate.py computes (both strands) equals the val_loss train.py recorded."""
+    train = pytest.importorskip("train")
+    run = tmp_path / "trained"
+    assert train.main(["--model", "cnn-300", "--filters", "8", "--sequence-length", "200",
+                       "--data", str(synthetic_mat_dir), "--out", str(run), "--epochs", "1",
+                       "--steps-per-epoch", "2", "--batch-size", "16", "--verbose", "0"]) == 0
+    assert evaluate.main([str(run), "--data", str(synthetic_mat_dir), "--split", "valid",
+                          "--no-progress"]) == 0
+    summary = json.loads((run / "metrics_valid.json").read_text())
+    assert summary["sequence_length"] == 200 and summary["model"] == "cnn-300"
+    val_loss = float((run / "history.csv").read_text().splitlines()[1].split(",")[2])
+    assert summary["loss"] == pytest.approx(val_loss, rel=1e-4)
+    table = evaluation.markdown_table([run])
+    assert "| cnn-300 |" in table and f"{val_loss:.4f}" in table
 
 
 def test_batches_pair_strands(small_store, tmp_path):
@@ -316,4 +333,3 @@ def test_bad_inputs(small_store, tmp_path, capsys):
     assert not out.exists()
     with pytest.raises(SystemExit):
         evaluate.main([str(run), "--data", str(small_store), "--batch-size", "7"])
-    assert math.isnan(evaluation._nanmean(np.array([np.nan])))

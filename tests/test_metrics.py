@@ -118,13 +118,11 @@ def test_known_prroc_values():
         0.5 * (1 / 3) / 2 + 0.5 * (1 / 3 + 1 / 2) / 2, abs=1e-12)
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
-def test_ap_and_auroc_match_sklearn(name):
+@pytest.mark.parametrize("name", sorted(n for n in CASES if np.isfinite(CASES[n][1]).all()))
+def test_ap_and_auroc_match_sklearn(name):  # sklearn rejects infinite scores
     y, s = CASES[name]
     y = np.asarray(y)
     s = np.asarray(s, dtype=np.float64)
-    if np.isinf(s).any():
-        pytest.skip("sklearn rejects infinite scores")
     assert metrics.average_precision(y, s) == pytest.approx(average_precision_score(y, s), abs=1e-9)
     if 0 < y.sum() < len(y):
         assert metrics.auroc(y, s) == pytest.approx(roc_auc_score(y, s), abs=1e-9)
