@@ -41,6 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
     pub.add_argument("--out", help="output directory for --published (gets a config.json describing it)")
     pub.add_argument("--backward", default="reverse", choices=("reverse", "forward", "reverse-unaligned"),
                      help="direction of DanQ's backward LSTM (models/published.py) [default: %(default)s]")
+    pub.add_argument("--no-dropout-scaling", action="store_true",
+                     help="do not fold Keras 0.2's non-inverted test-time dropout scaling into the DanQ weights "
+                          "(docs/PUBLISHED_WEIGHTS.md) [default: scaling on, as Keras 0.2 predicted]")
     pub.add_argument("--save-model", action="store_true",
                      help="also save the converted model as OUT/best_model.keras [default: off]")
     cmp = parser.add_argument_group("comparison with published per-target metrics")
@@ -101,13 +104,15 @@ def _evaluate_published(args) -> Path:
     store = _store(args)  # fail on bad data before the (slow) weight conversion
     length = store.sequence_length
     try:
-        model = load_published(args.published, args.weights, backward=args.backward, sequence_length=length)
+        model = load_published(args.published, args.weights, backward=args.backward, sequence_length=length,
+                                scale_dropout=not args.no_dropout_scaling)
     except WeightsError as err:
         raise EvaluationError(str(err)) from None
     config = {
         "preset": f"published-{args.published}", "published": args.published,
         "model_name": evaluation.PUBLISHED[args.published], "weights": str(Path(args.weights).resolve()),
-        "backward": args.backward, "sequence_length": length, "num_targets": store.num_targets,
+        "backward": args.backward, "dropout_scaling": not args.no_dropout_scaling,
+        "sequence_length": length, "num_targets": store.num_targets,
         "params": model.count_params(), "source": "published weights, converted by models/published.py",
     }
     summary = evaluation.evaluate_model(

@@ -206,6 +206,7 @@ def test_published_weights_and_comparison(tmp_path, capsys):
                           "--out", str(out), "--no-progress", "--save-model"]) == 0
     config = json.loads((out / "config.json").read_text())
     assert config["published"] == "danq" and config["sequence_length"] == 100
+    assert config["dropout_scaling"] is True
     model = load_published("danq", weights, sequence_length=100)
     fwd, rev, _ = strand_predictions(model, open_store(store).split("test"))
     with h5py.File(out / "predictions_test.h5", "r") as h5:
@@ -213,6 +214,16 @@ def test_published_weights_and_comparison(tmp_path, capsys):
     assert config["params"] == model.count_params()
     # the saved converted model is a normal run directory now
     assert evaluate.main([str(out), "--data", str(store), "--no-progress"]) == 0
+
+    # --no-dropout-scaling reaches the loader (Keras 0.2 test-time dropout scaling left out)
+    unscaled = tmp_path / "danq-unscaled"
+    assert evaluate.main(["--published", "danq", "--weights", str(weights), "--data", str(store),
+                          "--out", str(unscaled), "--no-progress", "--no-dropout-scaling"]) == 0
+    assert json.loads((unscaled / "config.json").read_text())["dropout_scaling"] is False
+    model = load_published("danq", weights, sequence_length=100, scale_dropout=False)
+    fwd, rev, _ = strand_predictions(model, open_store(store).split("test"))
+    with h5py.File(unscaled / "predictions_test.h5", "r") as h5:
+        np.testing.assert_allclose(h5["scores"][:], (fwd + rev) / 2, atol=1e-5, rtol=0)
 
     table = evaluation.markdown_table([out])
     assert "DanQ (published weights)" in table and "| DanQ | paper (Table 1) |" in table
