@@ -47,6 +47,9 @@ def plot_loss_curves(runs: list[dict], ax=None, train: bool = False, title: str 
                 ax.plot(epochs[drops], history["val_loss"][drops], "v", color=colour, markersize=8,
                         markeredgecolor="black", label=None if marked else "learning-rate drop")
                 marked = True
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss (binary cross-entropy)")
     if title:

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from analysis.runs import AnalysisError, load_config, model_config, write_json
+from analysis.runs import AnalysisError, load_config, model_config, publish, write_json
 from data.jaspar import Motif, agct_to_acgt, load_motifs
 
 FAMILIES = ("C2H2 zinc finger", "bZIP", "homeodomain", "bHLH", "other")
@@ -179,7 +179,7 @@ def _write_text_atomic(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w") as handle:
             handle.write(text)
-        os.replace(tmp, path)
+        publish(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
@@ -292,7 +292,7 @@ def write_tsv(path: str | os.PathLike, rows: list[dict]) -> Path:
                 for key in ("p_value", "q_value"):
                     out[key] = f"{float(row[key]):.4g}"
                 writer.writerow(out)
-        os.replace(tmp, path)
+        publish(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
@@ -370,8 +370,12 @@ def plot_logos(counts: np.ndarray, rows: list[dict], top: int = 12, ax=None):
         for pos in range(len(prob)):
             bottom = 0.0
             for j in np.argsort(heights[pos]):
-                axis.bar(pos, heights[pos, j], bottom=bottom, width=0.9, color=colours["ACGT"[j]])
-                bottom += heights[pos, j]
+                base, height = "ACGT"[j], heights[pos, j]
+                axis.bar(pos, height, bottom=bottom, width=0.9, color=colours[base])
+                if height > 0.35:  # letter inside its bar segment when it fits
+                    axis.text(pos, bottom + height / 2, base, ha="center", va="center", color="white",
+                              fontsize=7, fontweight="bold")
+                bottom += height
         axis.set_ylim(0, 2)
         axis.set_xticks([])
         axis.set_ylabel("bits", fontsize=7)

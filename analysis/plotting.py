@@ -10,6 +10,8 @@ import matplotlib
 matplotlib.use("Agg")  # headless: figures are only ever written to files
 import matplotlib.pyplot as plt  # noqa: E402
 
+from analysis.runs import publish  # noqa: E402
+
 # Fixed colours and order of the four Fig. 1/2 variants, so every figure agrees.
 VARIANTS = ("plain", "dropout", "projection", "projection+dropout")
 VARIANT_COLOURS = {"plain": "tab:blue", "dropout": "tab:orange",
@@ -45,7 +47,7 @@ def save_figure(fig, path: str | os.PathLike, formats=("png", "pdf"), dpi: int =
         os.close(fd)
         try:
             fig.savefig(tmp, format=fmt, dpi=dpi, bbox_inches="tight")
-            os.replace(tmp, target)
+            publish(tmp, target)
         except BaseException:
             os.unlink(tmp)
             raise

@@ -162,8 +162,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.n_permutations < 1:
             raise AnalysisError(f"--n-permutations must be >= 1, got {args.n_permutations}")
+        model = load_run_model(run_dir)
+        try:
+            vectors = projection_columns(model)
+        except AnalysisError as exc:
+            raise AnalysisError(f"{run_dir / 'best_model.keras'}: {exc}") from None
         rows = read_tsv(args.motifs or run_dir / "motifs" / "tomtom.tsv")
-        vectors = projection_columns(load_run_model(run_dir))
         if len(rows) != len(vectors):
             raise AnalysisError(f"motif table has {len(rows)} filters but the projection has "
                                 f"{len(vectors)} columns (table from another run?)")

@@ -14,6 +14,14 @@ class AnalysisError(ValueError):
     """A problem the user can fix (missing or malformed run files); the message names the file."""
 
 
+def publish(tmp: str | os.PathLike, path: str | os.PathLike) -> None:
+    """Give a finished temporary file the usual permissions (mkstemp makes it 0600) and rename it."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
+    os.replace(tmp, path)
+
+
 def read_json(path: str | os.PathLike) -> dict:
     """Load a JSON object, turning I/O and syntax problems into one-line :class:`AnalysisError`."""
     path = Path(path)
@@ -38,7 +46,7 @@ def write_json(path: str | os.PathLike, data: dict) -> Path:
         with os.fdopen(fd, "w") as handle:
             json.dump(data, handle, indent=2, sort_keys=True)
             handle.write("\n")
-        os.replace(tmp, path)
+        publish(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)

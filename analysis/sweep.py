@@ -5,7 +5,8 @@
     python -m analysis.sweep plot RUNS_ROOT -o FIG
 
 Each grid cell is the registered preset ``{family}-{size}[-projection][-dropout]``
-(``models.presets``) trained by ``train.py`` into ``RUNS_ROOT/<preset>`` and scored by
+(``models.presets``; other sizes use the 300-filter preset with ``--filters``), trained by
+``train.py`` into ``RUNS_ROOT/<cell>`` and scored by
 ``evaluate.py`` (``metrics_test.json``). The runner is resumable: a cell with
 ``metrics_test.json`` is skipped, a finished but unevaluated one is only evaluated,
 an interrupted one is continued with ``train.py --resume``. ``--shard K/N``
@@ -40,15 +41,30 @@ def preset_name(family: str, size: int, variant: str) -> str:
 
 
 def grid(families=FAMILIES, sizes=SIZES, variants=VARIANTS) -> list[str]:
-    """Preset names of the grid, in a fixed order (family, size, variant)."""
+    """Cell names of the grid, ``{family}-{size}[-projection][-dropout]``, in a fixed order.
+
+    A cell is its registered preset when one exists; other sizes (e.g. small ones for a CPU
+    run) use the family's 300-filter preset of the same variant with ``--filters SIZE``.
+    """
     from models.presets import PRESETS
 
-    names = [preset_name(f, s, v) for f in families for s in sizes for v in variants]
-    unknown = [n for n in names if n not in PRESETS]
-    if unknown:
-        raise AnalysisError(f"no registered preset for grid cell(s) {', '.join(unknown)} "
-                            f"(python -m models.presets lists them)")
-    return names
+    for size in sizes:
+        if size < 1:
+            raise AnalysisError(f"--sizes: first-layer sizes must be >= 1, got {size}")
+    missing = [preset_name(f, 300, v) for f in families for v in variants if preset_name(f, 300, v) not in PRESETS]
+    if missing:
+        raise AnalysisError(f"no registered preset {', '.join(missing)} (python -m models.presets lists them)")
+    return [preset_name(f, s, v) for f in families for s in sizes for v in variants]
+
+
+def cell_preset(cell: str) -> tuple[str, int | None]:
+    """(preset, filters override or None) that train a grid cell."""
+    from models.presets import PRESETS
+
+    if cell in PRESETS:
+        return cell, None
+    family, size, *rest = cell.split("-")
+    return "-".join([family, "300", *rest]), int(size)
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -87,7 +103,10 @@ def cell_commands(preset: str, run_dir: Path, data: str, state: str, shrink: dic
     train, evaluate = str(REPO / "train.py"), str(REPO / "evaluate.py")
     commands = []
     if state == "new":
+        preset, filters = cell_preset(preset)
         cmd = [python, train, "--model", preset, "--data", data, "--out", str(run_dir), "--verbose", "2"]
+        if filters is not None:
+            cmd += ["--filters", str(filters)]
         for key in SHRINK_FLAGS:
             if shrink.get(key) is not None:
                 cmd += [f"--{key.replace('_', '-')}", str(shrink[key])]
@@ -188,8 +207,8 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--families", nargs="+", default=list(FAMILIES), choices=FAMILIES,
                      help="[default: %(default)s]")
     run.add_argument("--sizes", nargs="+", type=int, default=list(SIZES),
-                     help="first-layer sizes (registered presets exist for 300 500 750 1000) "
-                          "[default: %(default)s]")
+                     help="first-layer sizes (the paper's: 300 500 750 1000; others use --filters on "
+                          "the 300 preset) [default: %(default)s]")
     run.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS,
                      help="[default: %(default)s]")
     run.add_argument("--shard", default="1/1", help="run shard K of N (K = 1..N) [default: %(default)s]")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import importlib
 import json
 import os
 import statistics
@@ -208,7 +209,7 @@ def prepare(
 def build_source() -> str:
     """Which builder the benchmark uses: train.py's own (preferred) or the models registry's."""
     try:
-        import train  # noqa: F401
+        importlib.import_module("train")
     except ImportError:
         return "models.presets.build_model"
     return "train.build"
@@ -422,7 +423,8 @@ def bench_strand(name: str, *, batch_size: int, large_batch_size: int, warmup: i
     if tuple(out.shape) != (x.shape[0], p.config["num_targets"]):
         raise RuntimeError(f"strand-averaged prediction has shape {tuple(out.shape)}, "
                            f"expected {(x.shape[0], p.config['num_targets'])}")
-    fns = {"single": lambda: single_step(p.x), "averaged": lambda: averaged_step(x_both, y_both)}
+    x_fwd = p.x
+    fns = {"single": lambda: single_step(x_fwd), "averaged": lambda: averaged_step(x_both, y_both)}
     times = interleaved_times(fns, warmup=warmup, repeats=repeats)
     single_s = summarize(times["single"], p.batch_size)
     averaged_s = summarize(times["averaged"], p.batch_size)

@@ -38,7 +38,8 @@ gpu_visible() {
 if gpu_visible; then
     nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader >&2 || true
 elif [[ "$allow_cpu" -eq 0 ]]; then
-    echo "error: bench/gpu.sh: no CUDA GPU visible to TensorFlow (pass --allow-cpu to run on CPU anyway)" >&2
+    echo "error: bench/gpu.sh: no CUDA GPU visible to TensorFlow (is tensorflow[and-cuda] installed?" \
+        "pass --allow-cpu to run on CPU anyway)" >&2
     exit 1
 else
     echo "bench/gpu.sh: no GPU visible; running on CPU because of --allow-cpu" >&2

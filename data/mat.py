@@ -4,8 +4,10 @@ The bundle (``deepsea_train_bundle.v0.9``) stores the same MATLAB arrays in two 
 
 * MATLAB v7.3 (HDF5 behind a 512-byte MATLAB header), read with h5py. MATLAB is column-major, so
   h5py sees the axes reversed: ``trainxdata`` (L, 4, N) and ``traindata`` (T, N).
-* MATLAB v5, read with :func:`scipy.io.loadmat`, which restores MATLAB's own axis order:
-  ``validxdata`` (N, 4, L) and ``validdata`` (N, T).
+* MATLAB v5, which :func:`scipy.io.loadmat` reads in MATLAB's own axis order:
+  ``validxdata`` (N, 4, L) and ``validdata`` (N, T). Uncompressed v5 arrays (as published) are
+  located by a small parser of the v5 element tags and read block by block straight from the file,
+  so even test.mat (455,024 sequences) never sits in memory; compressed ones fall back to loadmat.
 
 train.mat is v7.3 and valid.mat / test.mat are v5 as published; either file may come in the other
 format (the "v5/v7.3 swap"), so the container is detected from the file signature and the axes
@@ -15,7 +17,10 @@ as uint8 0/1, with the one-hot channels in the file's A, G, C, T order, after ch
 from __future__ import annotations
 
 import os
+import struct
+import zlib
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -88,6 +93,95 @@ def _check_binary(path: Path, name: str, block: np.ndarray, first_sample: int) -
                               f"in samples {first_sample}..{first_sample + block.shape[0] - 1}")
 
 
+# MATLAB v5 element types (data types of the values on disk) and array classes.
+_MI_DTYPES = {1: "i1", 2: "u1", 3: "i2", 4: "u2", 5: "i4", 6: "u4", 7: "f4", 9: "f8", 12: "i8", 13: "u8"}
+_MI_MATRIX, _MI_COMPRESSED = 14, 15
+_NUMERIC_CLASSES = range(6, 16)  # double, single, int8 ... uint64
+_COMPLEX_FLAG = 0x0800
+
+
+@dataclass(frozen=True)
+class V5Variable:
+    """Where one top-level v5 array lives: shape, on-disk dtype, data offset (None if compressed)."""
+
+    name: str
+    shape: tuple[int, ...]
+    dtype: np.dtype | None
+    offset: int | None
+
+
+def _v5_element(buf: bytes, pos: int, endian: str) -> tuple[int, int, int, int]:
+    """Parse a (sub)element tag at ``pos``: (type, nbytes, data position, next element position)."""
+    if pos + 8 > len(buf):
+        raise ValueError("element tag runs past the data read")
+    word = struct.unpack_from(endian + "I", buf, pos)[0]
+    if word >> 16:  # small data element: type and size share one word, data in the next 4 bytes
+        return word & 0xFFFF, word >> 16, pos + 4, pos + 8
+    nbytes = struct.unpack_from(endian + "I", buf, pos + 4)[0]
+    return word, nbytes, pos + 8, pos + 8 + (nbytes + 7) // 8 * 8
+
+
+def _v5_matrix_header(buf: bytes, endian: str) -> tuple[str, tuple[int, ...], int, int, int, int]:
+    """Parse the start of a miMATRIX body: name, dims, class, flags, real-part type and data position."""
+    mtype, nbytes, data, pos = _v5_element(buf, 0, endian)
+    flags = struct.unpack_from(endian + "I", buf, data)[0]
+    mtype, nbytes, data, pos = _v5_element(buf, pos, endian)
+    dims = tuple(struct.unpack_from(f"{endian}{nbytes // 4}i", buf, data))
+    mtype, nbytes, data, pos = _v5_element(buf, pos, endian)
+    name = bytes(buf[data:data + nbytes]).decode("ascii", "replace")
+    real_type, real_bytes, real_data, _ = _v5_element(buf, pos, endian)
+    return name, dims, flags & 0xFF, flags, real_type, real_data
+
+
+def index_v5(path: os.PathLike | str) -> dict[str, V5Variable]:
+    """Top-level variables of a MATLAB v5 file, without reading their data.
+
+    Uncompressed numeric arrays get their dtype and file offset, so they can be read in blocks;
+    compressed ones (``offset`` None) can only be decompressed whole.
+    """
+    path = Path(path)
+    size = path.stat().st_size
+    variables: dict[str, V5Variable] = {}
+    with open(path, "rb") as handle:
+        header = handle.read(128)
+        endian = "<" if header[126:128] == b"IM" else ">"
+        pos = 128
+        while pos + 8 <= size:
+            handle.seek(pos)
+            mtype, nbytes = struct.unpack(endian + "II", handle.read(8))
+            end = pos + 8 + nbytes
+            if end > size:
+                raise DataError(path, f"truncated MATLAB v5 file: an element at byte {pos} needs {end} bytes, "
+                                      f"the file has {size}")
+            try:
+                if mtype == _MI_COMPRESSED:
+                    inflater = zlib.decompressobj()
+                    head = b""
+                    while len(head) < 1024 and handle.tell() < end and not inflater.eof:
+                        head += inflater.decompress(handle.read(min(65536, end - handle.tell())), 1024)
+                    inner, _, body, _ = _v5_element(head, 0, endian)
+                    if inner != _MI_MATRIX:
+                        raise ValueError("compressed element does not hold an array")
+                    name, dims, cls, flags, _, _ = _v5_matrix_header(head[body:], endian)
+                    dtype, offset = None, None
+                elif mtype == _MI_MATRIX:
+                    body = handle.read(min(nbytes, 1024))
+                    name, dims, cls, flags, real_type, real_data = _v5_matrix_header(body, endian)
+                    dtype = np.dtype(endian + _MI_DTYPES[real_type]) if real_type in _MI_DTYPES else None
+                    offset = pos + 8 + real_data
+                else:  # not an array (never written by MATLAB at top level): skip it
+                    pos = end
+                    continue
+            except (ValueError, struct.error, zlib.error) as err:
+                raise DataError(path, f"corrupt MATLAB v5 element at byte {pos}: {err}") from None
+            if cls in _NUMERIC_CLASSES and not flags & _COMPLEX_FLAG and (dtype is not None or offset is None):
+                variables[name] = V5Variable(name, dims, dtype, offset)
+            else:
+                variables[name] = V5Variable(name, dims, None, -1)  # not a real numeric array
+            pos = end
+    return variables
+
+
 class MatSplit:
     """One split of the DeepSEA bundle, opened lazily and read in sample-major chunks.
 
@@ -112,6 +206,7 @@ class MatSplit:
         self.format = detect_format(self.path)
         self._h5 = None
         self._arrays: tuple[np.ndarray, np.ndarray] | None = None
+        self._v5: tuple[V5Variable, V5Variable] | None = None
         if self.format == "v7.3":
             x_shape, y_shape = self._open_hdf5()
             # h5py sees MATLAB's column-major arrays reversed: x (L, 4, N), y (T, N).
@@ -144,17 +239,20 @@ class MatSplit:
         return shapes[0], shapes[1]
 
     def _inspect_v5(self) -> tuple[tuple, tuple]:
-        import scipy.io
-
         try:
-            listing = {name: shape for name, shape, _ in scipy.io.whosmat(self.path)}
-        except Exception as err:  # scipy raises many types for corrupt files
-            raise DataError(self.path, f"cannot read as MATLAB v5 (truncated or corrupt?): {err}") from None
+            listing = index_v5(self.path)
+        except OSError as err:
+            raise DataError(self.path, f"cannot read as MATLAB v5: {err}") from None
         for name in (self.x_name, self.y_name):
             if name not in listing:
                 found = ", ".join(sorted(listing)) or "nothing"
                 raise DataError(self.path, f"missing variable {name!r} (found: {found})")
-        return tuple(listing[self.x_name]), tuple(listing[self.y_name])
+            if listing[name].offset == -1:
+                raise DataError(self.path, f"{name!r} is not a real numeric array")
+        x_var, y_var = listing[self.x_name], listing[self.y_name]
+        if x_var.offset is not None and y_var.offset is not None:
+            self._v5 = (x_var, y_var)  # uncompressed: streamed block by block
+        return tuple(x_var.shape), tuple(y_var.shape)
 
     def _check_shapes(self, x_shape: tuple, y_shape: tuple, *, x_axes: tuple, y_axes: tuple,
                       x_layout: str, y_layout: str) -> None:
@@ -186,17 +284,38 @@ class MatSplit:
 
     # -- reading ---------------------------------------------------------------------------------
     def _v5_arrays(self) -> tuple[np.ndarray, np.ndarray]:
-        """Load a v5 file's two arrays (scipy cannot stream them); done once, on first read."""
+        """Load a compressed v5 file's two arrays (zlib streams cannot be sliced); once, on first read."""
         if self._arrays is None:
             import scipy.io
 
             try:
                 x = scipy.io.loadmat(self.path, variable_names=[self.x_name])[self.x_name]
                 y = scipy.io.loadmat(self.path, variable_names=[self.y_name])[self.y_name]
-            except Exception as err:
+            except Exception as err:  # scipy raises many types for corrupt files
                 raise DataError(self.path, f"cannot read MATLAB v5 data (truncated or corrupt?): {err}") from None
             self._arrays = (x, y)
         return self._arrays
+
+    def _v5_block(self, variable: V5Variable, start: int, stop: int) -> np.ndarray:
+        """Rows [start, stop) of an uncompressed column-major v5 array, shape (n, *other axes).
+
+        Column-major storage puts the sample axis first-fastest: each of the prod(other axes)
+        columns holds N consecutive values, of which one contiguous run is read per column.
+        """
+        n, rest = variable.shape[0], variable.shape[1:]
+        itemsize = variable.dtype.itemsize
+        columns = int(np.prod(rest))
+        out = np.empty((columns, stop - start), dtype=variable.dtype)
+        length = (stop - start) * itemsize
+        with open(self.path, "rb", buffering=0) as handle:
+            fd = handle.fileno()
+            for column in range(columns):
+                raw = os.pread(fd, length, variable.offset + (column * n + start) * itemsize)
+                if len(raw) != length:
+                    raise DataError(self.path, f"truncated MATLAB v5 data in {variable.name!r}")
+                out[column] = np.frombuffer(raw, dtype=variable.dtype)
+        # Column index = MATLAB linear index over the other axes (first fastest): reverse to C order.
+        return out.reshape(rest[::-1] + (stop - start,)).transpose(*range(len(rest), -1, -1))
 
     def block_size(self, requested: int | None = None) -> int:
         """Samples per streamed block: ``requested``, else about :data:`CHUNK_BYTES` of x.
@@ -240,6 +359,10 @@ class MatSplit:
                 raise DataError(self.path, f"cannot read samples {start}..{stop - 1} "
                                            f"(truncated or corrupt?): {err}") from None
             return x.transpose(2, 0, 1), y.T
+        if self._v5 is not None:
+            x = self._v5_block(self._v5[0], start, stop)  # (n, 4, L)
+            y = self._v5_block(self._v5[1], start, stop)  # (n, T)
+            return x.transpose(0, 2, 1), y
         x, y = self._v5_arrays()
         return x[start:stop].transpose(0, 2, 1), y[start:stop]
 

@@ -13,8 +13,12 @@ def test_grid_uses_registered_presets_in_fixed_order():
     assert len(cells) == 2 * 4 * 4 == len(set(cells))
     assert cells[:4] == ["cnn-300", "cnn-300-dropout", "cnn-300-projection", "cnn-300-projection-dropout"]
     assert cells[-1] == "danq-1000-projection-dropout"
-    with pytest.raises(AnalysisError, match="cnn-123"):
-        sweep.grid(["cnn"], [123])
+    assert sweep.cell_preset("cnn-500-projection") == ("cnn-500-projection", None)
+    # Sizes without a registered preset: the 300-filter preset of the variant, --filters SIZE.
+    assert sweep.grid(["danq"], [16], ["projection+dropout"]) == ["danq-16-projection-dropout"]
+    assert sweep.cell_preset("danq-16-projection-dropout") == ("danq-300-projection-dropout", 16)
+    with pytest.raises(AnalysisError, match=">= 1"):
+        sweep.grid(["cnn"], [0])
 
 
 def test_shards_partition_the_grid():
@@ -49,6 +53,8 @@ def test_cell_states_and_commands(tmp_path):
     assert [c[1].rsplit("/", 1)[-1] for c in sweep.cell_commands("x", trained, "D", "trained", shrink)] == [
         "evaluate.py"]
     assert sweep.cell_commands("x", done, "D", "done", shrink) == []
+    small = sweep.cell_commands("cnn-32-dropout", new, "D", "new", shrink, python="py")[0]
+    assert small[2:4] == ["--model", "cnn-300-dropout"] and small[small.index("--filters") + 1] == "32"
 
 
 def test_dry_run_prints_plan_for_one_shard(tmp_path, capsys):

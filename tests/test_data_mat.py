@@ -160,3 +160,38 @@ def test_missing_empty_text_and_truncated_files(tmp_path):
 def test_unknown_split_is_value_error(tmp_path):
     with pytest.raises(ValueError, match="unknown split"):
         open_split(tmp_path / "x.mat", "training")
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.float64, np.bool_, np.int16])
+def test_uncompressed_v5_streams_without_loadmat(tmp_path, monkeypatch, dtype):
+    """Published v5 files are read block by block from the file, never loaded whole."""
+    x, y = random_split(14, seed=4)
+    path = tmp_path / "test.mat"
+    scipy.io.savemat(path, {"other": np.arange(3.0), "testxdata": np.asarray(x, dtype).transpose(0, 2, 1),
+                            "note": "a string", "testdata": np.asarray(y, dtype)})
+
+    def no_loadmat(*args, **kwargs):
+        raise AssertionError("loadmat must not be used for uncompressed v5 files")
+
+    monkeypatch.setattr(scipy.io, "loadmat", no_loadmat)
+    with open_split(path, "test") as reader:
+        chunks = list(reader.iter_chunks(3))
+    assert [start for start, _, _ in chunks] == [0, 3, 6, 9, 12]
+    np.testing.assert_array_equal(np.concatenate([c[1] for c in chunks]), x)
+    np.testing.assert_array_equal(np.concatenate([c[2] for c in chunks]), y)
+
+
+def test_compressed_v5_falls_back_to_loadmat(tmp_path):
+    x, y = random_split(10, seed=6)
+    path = tmp_path / "valid.mat"
+    scipy.io.savemat(path, {"validxdata": x.transpose(0, 2, 1), "validdata": y}, do_compression=True)
+    got_x, got_y = read_all(path, "valid")
+    np.testing.assert_array_equal(got_x, x)
+    np.testing.assert_array_equal(got_y, y)
+
+
+def test_non_numeric_v5_variable_is_an_error(tmp_path):
+    path = tmp_path / "valid.mat"
+    scipy.io.savemat(path, {"validxdata": "ACGT", "validdata": np.zeros((2, T), np.uint8)})
+    with pytest.raises(DataError, match="'validxdata' is not a real numeric array"):
+        open_split(path, "valid")
