@@ -94,32 +94,32 @@ def build_parser(suppress_defaults: bool = False) -> argparse.ArgumentParser:
                       help="replace an existing RUN_DIR (the old one is deleted once the new one is in place)")
 
     protocol = parser.add_argument_group("training protocol (the paper's by default)")
-    protocol.add_argument("--epochs", type=int, default=default(35), help="maximum epochs [default: %(default)s]")
-    protocol.add_argument("--batch-size", type=int, default=default(256),
+    protocol.add_argument("--epochs", metavar="N", type=int, default=default(35), help="maximum epochs [default: %(default)s]")
+    protocol.add_argument("--batch-size", metavar="N", type=int, default=default(256),
                           help="global batch size, split across replicas [default: %(default)s]")
-    protocol.add_argument("--lr", type=float, default=default(3e-4), help="Adam learning rate [default: %(default)s]")
-    protocol.add_argument("--lr-factor", type=float, default=default(0.2),
+    protocol.add_argument("--lr", metavar="X", type=float, default=default(3e-4), help="Adam learning rate [default: %(default)s]")
+    protocol.add_argument("--lr-factor", metavar="X", type=float, default=default(0.2),
                           help="ReduceLROnPlateau factor [default: %(default)s]")
-    protocol.add_argument("--lr-patience", type=int, default=default(2),
+    protocol.add_argument("--lr-patience", metavar="N", type=int, default=default(2),
                           help="ReduceLROnPlateau patience in epochs [default: %(default)s]")
-    protocol.add_argument("--min-lr", type=float, default=default(2e-6),
+    protocol.add_argument("--min-lr", metavar="X", type=float, default=default(2e-6),
                           help="ReduceLROnPlateau lower bound [default: %(default)s]")
-    protocol.add_argument("--patience", type=int, default=default(5),
+    protocol.add_argument("--patience", metavar="N", type=int, default=default(5),
                           help="EarlyStopping patience in epochs on val_loss [default: %(default)s]")
-    protocol.add_argument("--steps-per-epoch", type=int, default=default(None),
+    protocol.add_argument("--steps-per-epoch", metavar="N", type=int, default=default(None),
                           help="batches per epoch [default: one pass over the training samples]")
-    protocol.add_argument("--max-train-samples", type=int, default=default(None),
+    protocol.add_argument("--max-train-samples", metavar="N", type=int, default=default(None),
                           help="train on a fixed seeded subset of this many samples [default: all]")
-    protocol.add_argument("--max-valid-samples", type=int, default=default(None),
+    protocol.add_argument("--max-valid-samples", metavar="N", type=int, default=default(None),
                           help="validate on this many samples (whole strand pairs) [default: all]")
-    protocol.add_argument("--seed", type=int, default=default(0),
+    protocol.add_argument("--seed", metavar="N", type=int, default=default(0),
                           help="seed for weights, data order and dropout [default: %(default)s]")
 
     perf = parser.add_argument_group("performance (each recorded in config.json)")
     perf.add_argument("--distribute", choices=("none", "mirrored", "multi-worker"), default=default("none"),
                       help="none; mirrored = all local GPUs (or the logical CPUs of --cpu-devices); "
                            "multi-worker = MultiWorkerMirroredStrategy from TF_CONFIG [default: %(default)s]")
-    perf.add_argument("--cpu-devices", type=int, default=default(1),
+    perf.add_argument("--cpu-devices", metavar="N", type=int, default=default(1),
                       help="split the CPU into this many logical devices (to exercise --distribute "
                            "without GPUs) [default: %(default)s]")
     perf.add_argument("--mixed-precision", action="store_true", default=default(False),
@@ -506,6 +506,8 @@ def train(args: argparse.Namespace, argv: Sequence[str] | None, resuming: bool, 
     if not data_dir.exists():
         raise TrainError(f"{data_dir}: data directory not found")
 
+    config, deviations = model_config(args)  # imports Keras but starts no TensorFlow runtime
+
     # TensorFlow from here on; logical devices must be set before anything initialises it.
     configure_devices(args.cpu_devices)
     import tensorflow as tf
@@ -517,7 +519,6 @@ def train(args: argparse.Namespace, argv: Sequence[str] | None, resuming: bool, 
     from data.pipeline import load_arrays, steps_per_epoch, train_dataset
     from data.store import resolve_store
 
-    config, deviations = model_config(args)
     try:
         store = resolve_store(data_dir, args.store_dir)
         train_split, valid_split = store.split("train"), store.split("valid")

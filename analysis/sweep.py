@@ -32,7 +32,7 @@ VARIANT_SUFFIX = {"plain": "", "dropout": "-dropout", "projection": "-projection
                   "projection+dropout": "-projection-dropout"}
 # train.py flags the runner passes through to shrink a cell for a CPU or a quick look.
 SHRINK_FLAGS = ("epochs", "steps_per_epoch", "max_train_samples", "max_valid_samples", "batch_size",
-                "seed")
+                "lr", "seed")
 
 
 def preset_name(family: str, size: int, variant: str) -> str:
@@ -219,6 +219,8 @@ def main(argv: list[str] | None = None) -> int:
     shrink.add_argument("--max-train-samples", type=int, help="training subset [default: all]")
     shrink.add_argument("--max-valid-samples", type=int, help="validation subset [default: all]")
     shrink.add_argument("--batch-size", type=int, help="[default: train.py's]")
+    shrink.add_argument("--lr", type=float, help="Adam learning rate (a short run may need a larger one) "
+                                                 "[default: train.py's]")
     shrink.add_argument("--seed", type=int, help="[default: train.py's]")
     plot = sub.add_parser("plot", help="plot test AUPRC against first-layer size (Fig. 1)")
     plot.add_argument("root", metavar="RUNS_ROOT", help="folder of evaluated run directories")

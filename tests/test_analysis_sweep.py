@@ -43,10 +43,10 @@ def test_cell_states_and_commands(tmp_path):
     assert [sweep.cell_state(p) for p in (new, partial, trained, done)] == ["new", "partial", "trained", "done"]
 
     shrink = {"epochs": 2, "steps_per_epoch": 5, "max_train_samples": None, "max_valid_samples": 64,
-              "batch_size": None, "seed": None}
+              "batch_size": None, "lr": 0.001, "seed": None}
     cmds = sweep.cell_commands("cnn-300-projection", new, "D", "new", shrink, python="py")
     assert cmds[0][2:] == ["--model", "cnn-300-projection", "--data", "D", "--out", str(new), "--verbose", "2",
-                           "--epochs", "2", "--steps-per-epoch", "5", "--max-valid-samples", "64"]
+                           "--epochs", "2", "--steps-per-epoch", "5", "--max-valid-samples", "64", "--lr", "0.001"]
     assert cmds[1][1].endswith("evaluate.py") and cmds[1][2:] == [str(new), "--data", "D", "--no-progress"]
     resume = sweep.cell_commands("x", partial, "D", "partial", shrink, python="py")
     assert "--resume" in resume[0] and "--model" not in resume[0] and len(resume) == 2
