@@ -302,6 +302,22 @@ def _time_group(preps: list[Prepared], warmup: int, repeats: int) -> dict[str, d
                       "predict_cpu": predict_cpu[p.label]} for p in preps}
 
 
+def _guarded(errors: list[dict], what: str, fn: Callable[[], Any]) -> Any:
+    """Run one benchmark item; on failure (e.g. out of memory) record it and go on with the rest.
+
+    A long run should not lose every figure to one model; the failure is reported in the results
+    (and the page) and makes the command exit non-zero.
+    """
+    try:
+        return fn()
+    except Exception as exc:  # noqa: BLE001 -- recorded, reported and turned into the exit status
+        message = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ''}"
+        _log(f"  FAILED {what}: {message}")
+        errors.append({"what": what, "error": message})
+        _release()
+        return None
+
+
 def _pair_record(plain: dict, proj: dict, *, variant: str, requested: bool, must_show: bool) -> dict:
     speedup = proj["train_seq_per_s"] / plain["train_seq_per_s"]
     return {
@@ -343,7 +359,8 @@ def _time_models(group: Sequence[str], *, variant: str, reps: int, warmup: int, 
 
 def bench_throughput(names: Sequence[str], *, batch_size: int, large_batch_size: int, warmup: int,
                      repeats: int, check_repeats: int, overrides: dict, gpu: bool,
-                     fast_lstm_pairs: Sequence[str] = ()) -> tuple[list[dict], list[dict]]:
+                     fast_lstm_pairs: Sequence[str] = (), errors: list[dict] | None = None
+                     ) -> tuple[list[dict], list[dict]]:
     """Train/predict throughput of each model (faithful build); plain/projection twins timed interleaved.
 
     ``fast_lstm_pairs`` names plain models whose pair is timed once more under ``--fast-lstm``, to
@@ -352,13 +369,17 @@ def bench_throughput(names: Sequence[str], *, batch_size: int, large_batch_size:
     """
     records: list[dict] = []
     pairs: list[dict] = []
+    errors = [] if errors is None else errors
     requested = {tuple(p) for p in RATIO_PAIRS}
     common = dict(warmup=warmup, batch_size=batch_size, large_batch_size=large_batch_size,
                   overrides=overrides, gpu=gpu)
     for group in pair_groups(names):
         key_pair = tuple(group) in requested
         reps = max(repeats, check_repeats) if key_pair else repeats
-        group_records = _time_models(group, variant="faithful", reps=reps, **common)
+        group_records = _guarded(errors, " vs ".join(group),
+                                 lambda: _time_models(group, variant="faithful", reps=reps, **common))
+        if group_records is None:
+            continue
         records.extend(group_records)
         if len(group) == 2:
             pairs.append(_pair_record(*group_records, variant="faithful", requested=key_pair,
@@ -366,7 +387,10 @@ def bench_throughput(names: Sequence[str], *, batch_size: int, large_batch_size:
             _log(f"  projection speedup per epoch: {pairs[-1]['train_speedup']:.2f}x")
     for plain in fast_lstm_pairs:
         group = [plain, f"{plain}-projection"]
-        group_records = _time_models(group, variant="fast-lstm", reps=max(repeats, check_repeats), **common)
+        group_records = _guarded(errors, f"{plain} pair [fast-lstm]", lambda: _time_models(
+            group, variant="fast-lstm", reps=max(repeats, check_repeats), **common))
+        if group_records is None:
+            continue
         pairs.append(_pair_record(*group_records, variant="fast-lstm", requested=False, must_show=False))
         _log(f"  projection speedup per epoch under --fast-lstm: {pairs[-1]['train_speedup']:.2f}x")
     return records, pairs
@@ -446,49 +470,61 @@ def bench_strand(name: str, *, batch_size: int, large_batch_size: int, warmup: i
 
 
 def bench_variants(names: Sequence[str], variants: Sequence[str], *, batch_size: int, large_batch_size: int,
-                   warmup: int, repeats: int, overrides: dict, gpu: bool) -> list[dict]:
+                   warmup: int, repeats: int, overrides: dict, gpu: bool,
+                   errors: list[dict] | None = None) -> list[dict]:
     """Each model under each fast-path variant, the variants of one model timed interleaved."""
     out: list[dict] = []
+    errors = [] if errors is None else errors
     for name in names:
-        preps: list[Prepared] = []
-        rows: dict[str, dict] = {}
-        for v in variants:
-            spec = VARIANTS[v]
-            skip = None
-            if spec["gpu_only"] and not gpu:
-                skip = ("GPU only: mixed precision pays off on float16 tensor units; TensorFlow's float16 CPU "
-                        "kernels are slower than float32, so a CPU figure would mislead")
-            if spec.get("lstm_only"):
-                from models.presets import resolve_config
-
-                if "gate" not in resolve_config(name):
-                    skip = "model has no LSTM"
-            if skip:
-                rows[v] = {"name": name, "variant": v, "skipped": skip}
-                continue
-            p = prepare(name, batch_size=batch_size, large_batch_size=large_batch_size,
-                        overrides={**overrides, **spec["overrides"]}, jit_compile=spec["jit_compile"],
-                        policy=spec["policy"], label=f"{name}[{v}]")
-            p.extra["variant"] = v
-            p.extra["xla_requested"] = spec["jit_compile"]
-            preps.append(p)
-        if preps:
-            _log(f"variants of {name}: {', '.join(p.extra['variant'] for p in preps)}")
-            timed = _time_group(preps, warmup, repeats)
-            for p in preps:
-                rec = _model_record(p, timed[p.label], gpu)
-                rec.update(variant=p.extra["variant"], xla_requested=p.extra["xla_requested"])
-                rows[rec["variant"]] = rec
-                _log(f"  {p.label}: train {rec['train_seq_per_s']:.1f} seq/s, first step {rec['first_train_step_s']:.1f} s")
-            base = rows.get("faithful")
-            if base is not None and "train_seq_per_s" in base:
-                for rec in rows.values():
-                    if "train_seq_per_s" in rec:
-                        rec["train_speedup_vs_faithful"] = rec["train_seq_per_s"] / base["train_seq_per_s"]
-        out.extend(rows[v] for v in variants)
-        del preps
-        _release()
+        rows = _guarded(errors, f"{name} variants", lambda: _variant_rows(
+            name, variants, batch_size=batch_size, large_batch_size=large_batch_size, warmup=warmup,
+            repeats=repeats, overrides=overrides, gpu=gpu))
+        if rows is not None:
+            out.extend(rows)
     return out
+
+
+def _variant_rows(name: str, variants: Sequence[str], *, batch_size: int, large_batch_size: int, warmup: int,
+                  repeats: int, overrides: dict, gpu: bool) -> list[dict]:
+    """One model's variant rows, in the order asked for (skipped ones say why)."""
+    preps: list[Prepared] = []
+    rows: dict[str, dict] = {}
+    for v in variants:
+        spec = VARIANTS[v]
+        skip = None
+        if spec["gpu_only"] and not gpu:
+            skip = ("GPU only: mixed precision pays off on float16 tensor units; TensorFlow's float16 CPU "
+                    "kernels are slower than float32, so a CPU figure would mislead")
+        if spec.get("lstm_only"):
+            from models.presets import resolve_config
+
+            if "gate" not in resolve_config(name):
+                skip = "model has no LSTM"
+        if skip:
+            rows[v] = {"name": name, "variant": v, "skipped": skip}
+            continue
+        p = prepare(name, batch_size=batch_size, large_batch_size=large_batch_size,
+                    overrides={**overrides, **spec["overrides"]}, jit_compile=spec["jit_compile"],
+                    policy=spec["policy"], label=f"{name}[{v}]")
+        p.extra["variant"] = v
+        p.extra["xla_requested"] = spec["jit_compile"]
+        preps.append(p)
+    if preps:
+        _log(f"variants of {name}: {', '.join(p.extra['variant'] for p in preps)}")
+        timed = _time_group(preps, warmup, repeats)
+        for p in preps:
+            rec = _model_record(p, timed[p.label], gpu)
+            rec.update(variant=p.extra["variant"], xla_requested=p.extra["xla_requested"])
+            rows[rec["variant"]] = rec
+            _log(f"  {p.label}: train {rec['train_seq_per_s']:.1f} seq/s, first step {rec['first_train_step_s']:.1f} s")
+        base = rows.get("faithful")
+        if base is not None and "train_seq_per_s" in base:
+            for rec in rows.values():
+                if "train_seq_per_s" in rec:
+                    rec["train_speedup_vs_faithful"] = rec["train_seq_per_s"] / base["train_seq_per_s"]
+    del preps
+    _release()
+    return [rows[v] for v in variants]
 
 
 def _parse_override(text: str) -> tuple[str, Any]:
@@ -590,16 +626,18 @@ def run(args: argparse.Namespace, argv: Sequence[str] | None) -> dict:
     start = time.perf_counter()
     common = dict(batch_size=settings["batch_size"], large_batch_size=settings["large_batch_size"],
                   overrides=overrides)
+    errors: list[dict] = []
     if "throughput" in sections:
         doc["models"], doc["projection_pairs"] = bench_throughput(
             names, warmup=settings["warmup"], repeats=settings["repeats"],
-            check_repeats=settings["check_repeats"], gpu=gpu, fast_lstm_pairs=fast_pairs, **common)
+            check_repeats=settings["check_repeats"], gpu=gpu, fast_lstm_pairs=fast_pairs, errors=errors, **common)
     if "strand" in sections:
-        doc["strand"] = bench_strand(args.strand_model, warmup=max(settings["warmup"], 1),
-                                     repeats=settings["check_repeats"], **common)
+        doc["strand"] = _guarded(errors, f"strand averaging on {args.strand_model}", lambda: bench_strand(
+            args.strand_model, warmup=max(settings["warmup"], 1), repeats=settings["check_repeats"], **common))
     if "variants" in sections:
         doc["variants"] = bench_variants(expand_models(args.variant_models), variants, warmup=settings["warmup"],
-                                         repeats=settings["repeats"], gpu=gpu, **common)
+                                         repeats=settings["repeats"], gpu=gpu, errors=errors, **common)
+    doc["errors"] = errors
     doc["elapsed_s"] = time.perf_counter() - start
     return doc
 
@@ -614,6 +652,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     write_json(args.json, doc)
     _log(f"wrote {args.json} ({doc['elapsed_s']:.0f} s)")
+    if doc["errors"]:
+        print(f"error: {len(doc['errors'])} benchmark item(s) failed: "
+              + "; ".join(f"{e['what']}: {e['error']}" for e in doc["errors"]), file=sys.stderr)
+        return 1
     return 0
 
 

@@ -205,6 +205,10 @@ def render_models(doc: dict) -> list[str]:
 
     s = doc["settings"]
     out = [f"Command: `{doc['command']}` ({doc['device']}, {_num(doc.get('elapsed_s'), 0)} s)", ""]
+    for err in doc.get("errors") or []:
+        out.append(f"- **FAILED** {err['what']}: {err['error']}")
+    if doc.get("errors"):
+        out.append("")
     out += _machine_lines(doc["machine"]) + [""]
     out.append(
         f"Timed: {s['timed']}, {s['optimizer']}, {s['loss']}. Median of {s['repeats']} timed calls "
@@ -350,7 +354,8 @@ def render(results: dict[str, dict | None], statuses: dict[str, dict], *, quick:
         doc = results.get(suite)
         st = statuses.get(suite)
         if st and not st["ok"]:
-            lines += [f"**Not measured**: `python -m {MODULES[suite]}` failed (exit {st['returncode']}).", ""]
+            partial = " Figures below are the part that completed." if doc is not None else ""
+            lines += [f"**`python -m {MODULES[suite]}` failed** (exit {st['returncode']}).{partial}", ""]
         if doc is None:
             if not st:
                 lines += ["Not run in this invocation.", ""]

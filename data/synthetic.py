@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -290,6 +291,8 @@ def generate(out_dir: os.PathLike | str, n_train: int = 30000, n_valid: int = 20
     """Write a synthetic DeepSEA bundle into ``out_dir``; returns the ground truth (also truth.json).
 
     Sizes count both strands and must be even. The same arguments always give the same arrays.
+    A store that ``data.resolve_store`` converted into ``out_dir/store`` from earlier files is
+    removed, since it no longer matches them.
     """
     for name, value in (("n_train", n_train), ("n_valid", n_valid), ("n_test", n_test)):
         if value < 2 or value % 2:
@@ -305,6 +308,10 @@ def generate(out_dir: os.PathLike | str, n_train: int = 30000, n_valid: int = 20
     if not overwrite and any((out_dir / f).exists() for f in names.values()):
         raise DataError(out_dir, "already holds a synthetic bundle (use --overwrite to replace it)")
     out_dir.mkdir(parents=True, exist_ok=True)
+    from data.store import is_store
+
+    if is_store(out_dir / "store"):  # converted from the files being replaced: now stale
+        shutil.rmtree(out_dir / "store")
     started = time.perf_counter()
     settings = dict(DEFAULTS, num_motifs=num_motifs, motifs_per_sequence=motifs_per_sequence)
     model_rng = np.random.default_rng([seed, 0])

@@ -138,6 +138,17 @@ def test_bench_models_rejects_bad_input(tmp_path, capsys):
     assert not out.exists()
 
 
+def test_bench_models_records_a_failing_model_and_goes_on(tmp_path):
+    out = tmp_path / "m.json"
+    # 10 bp is too short for either model: each failure is recorded and the run goes on to the next.
+    rc = bench_models.main(["--json", str(out), "--models", "cnn-300,deepsea", "--sections", "throughput",
+                            "--override", "sequence_length=10", "--fast-lstm-pairs", ""])
+    assert rc == 1
+    doc = json.loads(out.read_text())
+    assert [e["what"] for e in doc["errors"]] == ["cnn-300", "deepsea"]
+    assert doc["models"] == [] and "too short" in doc["errors"][0]["error"]
+
+
 # ----------------------------------------------------------------------------- run_all
 
 

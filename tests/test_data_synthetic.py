@@ -103,3 +103,14 @@ def test_cli_rejects_odd_sizes_and_existing_bundle(tmp_path, capsys):
     assert synthetic.main([str(tmp_path / "ok"), "--n-train", "4", "--n-valid", "2", "--n-test", "2"]) == 0
     assert synthetic.main([str(tmp_path / "ok"), "--n-train", "4", "--n-valid", "2", "--n-test", "2"]) == 1
     assert "already holds" in capsys.readouterr().err
+
+
+def test_regenerating_removes_the_stale_converted_store(tmp_path):
+    from data.store import resolve_store
+
+    synthetic.generate(tmp_path, n_train=4, n_valid=2, n_test=2, seed=1)
+    resolve_store(tmp_path, progress=False)
+    assert (tmp_path / "store" / "meta.json").exists()
+    synthetic.generate(tmp_path, n_train=6, n_valid=2, n_test=2, seed=2)
+    assert not (tmp_path / "store").exists()
+    assert resolve_store(tmp_path, progress=False).split("train").num_samples == 6
