@@ -23,6 +23,10 @@ TRAIN_FLAGS=(--sequence-length 500 --batch-size 32 --lr 3e-3 --steps-per-epoch 1
 start=$SECONDS
 
 step() { printf '\n== %s (%ds)\n' "$1" $((SECONDS - start)); }
+# Run a Python step without TensorFlow's start-up chatter (absl lines printed before logging is set up).
+quiet() {
+    "$@" 2> >(grep -v -E '^(WARNING: All log messages before absl|To enable the following instructions|[IWE]0000 .*(port\.cc|cudart_stub|cuda_platform|cpu_feature_guard))' >&2)
+}
 
 step "data: synthetic DeepSEA-format bundle in $DATA"
 if [[ -f "$DATA/train.mat" && -f "$DATA/valid.mat" && -f "$DATA/test.mat" ]]; then
@@ -35,23 +39,23 @@ fi
 for model in "${MODELS[@]}"; do
     step "train $model -> $RUNS/$model"
     # --resume starts a missing run, continues an interrupted one, and skips a finished one.
-    "$PY" train.py --model "$model" --data "$DATA" --out "$RUNS/$model" --resume "${TRAIN_FLAGS[@]}"
+    quiet "$PY" train.py --model "$model" --data "$DATA" --out "$RUNS/$model" --resume "${TRAIN_FLAGS[@]}"
 done
 
 if [[ -f evaluate.py ]]; then
     for model in "${MODELS[@]}"; do
         step "evaluate $model on the test split"
-        "$PY" evaluate.py "$RUNS/$model" --data "$DATA" --no-progress
+        quiet "$PY" evaluate.py "$RUNS/$model" --data "$DATA" --no-progress
     done
     step "table"
-    "$PY" evaluate.py --table "${MODELS[@]/#/$RUNS/}" -o "$RUNS/table.md"
+    quiet "$PY" evaluate.py --table "${MODELS[@]/#/$RUNS/}" -o "$RUNS/table.md"
 else
     echo "evaluate.py not present: skipping evaluation"
 fi
 
 if [[ -f analysis/loss_curves.py ]]; then
     step "loss curves"
-    "$PY" -m analysis.loss_curves "${MODELS[@]/#/$RUNS/}" -o "$RUNS/loss_curves.png" --train
+    quiet "$PY" -m analysis.loss_curves "${MODELS[@]/#/$RUNS/}" -o "$RUNS/loss_curves.png" --train
 else
     echo "analysis/loss_curves.py not present: skipping the loss-curve figure"
 fi
