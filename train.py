@@ -271,31 +271,38 @@ def configure_devices(cpu_devices: int) -> None:
             cpu, [tf.config.LogicalDeviceConfiguration() for _ in range(cpu_devices)])
 
 
-def make_strategy(kind: str):
-    """The tf.distribute strategy for ``--distribute`` and whether this process is the chief."""
+def is_chief(kind: str) -> bool:
+    """Whether this process writes the run directory: always, except a non-chief multi-worker task.
+
+    The chief is the ``chief`` task, or worker 0 when the cluster has no chief (TF_CONFIG).
+    """
     import json
 
-    import tensorflow as tf
-
-    if kind == "none":
-        return tf.distribute.get_strategy(), True
-    if kind == "mirrored":
-        devices = [d.name for d in tf.config.list_logical_devices("GPU")] or \
-                  [d.name for d in tf.config.list_logical_devices("CPU")]
-        return tf.distribute.MirroredStrategy(devices), True
+    if kind != "multi-worker":
+        return True
     if "TF_CONFIG" not in os.environ:
         raise TrainError("--distribute multi-worker needs the TF_CONFIG environment variable "
                          "(cluster spec and this worker's task)")
     try:
         tf_config = json.loads(os.environ["TF_CONFIG"])
-        task = tf_config["task"]
-        cluster = tf_config["cluster"]
-    except (ValueError, KeyError, TypeError) as err:
-        raise TrainError(f"TF_CONFIG: not a valid cluster spec ({err})") from None
-    strategy = tf.distribute.MultiWorkerMirroredStrategy()
-    chief = task.get("type") == "chief" or (task.get("type") == "worker" and int(task.get("index", 0)) == 0
+        task, cluster = tf_config["task"], tf_config["cluster"]
+        return task["type"] == "chief" or (task["type"] == "worker" and int(task.get("index", 0)) == 0
                                            and "chief" not in cluster)
-    return strategy, chief
+    except (ValueError, KeyError, TypeError, AttributeError) as err:
+        raise TrainError(f"TF_CONFIG: not a valid cluster spec ({type(err).__name__}: {err})") from None
+
+
+def make_strategy(kind: str):
+    """The tf.distribute strategy for ``--distribute``."""
+    import tensorflow as tf
+
+    if kind == "none":
+        return tf.distribute.get_strategy()
+    if kind == "mirrored":
+        devices = [d.name for d in tf.config.list_logical_devices("GPU")] or \
+                  [d.name for d in tf.config.list_logical_devices("CPU")]
+        return tf.distribute.MirroredStrategy(devices)
+    return tf.distribute.MultiWorkerMirroredStrategy()
 
 
 def strategy_devices(strategy) -> list[str]:
@@ -497,7 +504,8 @@ def load_state(run_dir: Path) -> dict:
     return state
 
 
-def train(args: argparse.Namespace, argv: Sequence[str] | None, resuming: bool, saved: dict) -> int:
+def train(args: argparse.Namespace, argv: Sequence[str] | None, resuming: bool, saved: dict,
+          chief: bool = True) -> int:
     """Everything after argument parsing: checks, run directory, model, data, fit."""
     run_dir = Path(args.out)
     if not args.data:
@@ -512,7 +520,7 @@ def train(args: argparse.Namespace, argv: Sequence[str] | None, resuming: bool, 
     configure_devices(args.cpu_devices)
     import tensorflow as tf
 
-    strategy, chief = make_strategy(args.distribute)
+    strategy = make_strategy(args.distribute)
     import keras
 
     from data.mat import DataError
@@ -669,18 +677,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise TrainError("--out RUN_DIR is required to train (or use --summary)")
         run_dir = Path(args.out)
         config_path = run_dir / runs.CONFIG_NAME
+        chief = is_chief(args.distribute)
         resuming = bool(args.resume and run_dir.exists())
         saved: dict = {}
-        if run_dir.exists() and not (args.resume or args.overwrite):
+        # A non-chief worker never writes the run directory, so it may find the chief's there.
+        if chief and run_dir.exists() and not (args.resume or args.overwrite):
             raise TrainError(f"{run_dir}: run directory already exists; use --resume to continue it "
                              "or --overwrite to replace it")
         if resuming:
             saved = runs.read_json(config_path)
             args = merge_resume_args(args, explicit, saved.get("args", {}), config_path)
             check_args(args)
+            chief = is_chief(args.distribute)
         if not args.model:
             raise TrainError("--model PRESET is required (python -m models.presets lists them)")
-        return train(args, argv, resuming, saved)
+        return train(args, argv, resuming, saved, chief)
     except (TrainError, runs.RunDirError) as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_USAGE

@@ -16,16 +16,16 @@ export TF_CPP_MIN_LOG_LEVEL=${TF_CPP_MIN_LOG_LEVEL:-2}
 export PYTHONHASHSEED=${PYTHONHASHSEED:-0}
 MODELS=(crnn-320 crnn-320-projection)
 # The demo schedule: the paper's reduced 500 bp input (centre crop; CRNN parameter counts do not
-# depend on the length), 7 epochs x 100 steps of 32 sequences at lr 3e-3, 1000 of the 2000
+# depend on the length), 7 epochs x 100 steps of 32 sequences at lr 1e-3, 1000 of the 2000
 # validation sequences. About 2.5 minutes per model on 2 idle cores.
-TRAIN_FLAGS=(--sequence-length 500 --batch-size 32 --lr 3e-3 --steps-per-epoch 100 --epochs 7
+TRAIN_FLAGS=(--sequence-length 500 --batch-size 32 --lr 1e-3 --steps-per-epoch 100 --epochs 7
              --max-valid-samples 1000 --verbose 2)
 start=$SECONDS
 
 step() { printf '\n== %s (%ds)\n' "$1" $((SECONDS - start)); }
 # Run a Python step without TensorFlow's start-up chatter (absl lines printed before logging is set up).
 quiet() {
-    "$@" 2> >(grep -v -E '^(WARNING: All log messages before absl|To enable the following instructions|[IWE]0000 .*(port\.cc|cudart_stub|cuda_platform|cpu_feature_guard))' >&2)
+    "$@" 2> >(grep --line-buffered -v -E '^(WARNING: All log messages before absl|To enable the following instructions|[IWE]0000 .*(port\.cc|cudart_stub|cuda_platform|cpu_feature_guard))' >&2)
 }
 
 step "data: synthetic DeepSEA-format bundle in $DATA"
