@@ -16,6 +16,7 @@ included, ends with the same history as an uninterrupted run.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import math
 import os
 import sys
@@ -118,7 +119,8 @@ def build_parser(suppress_defaults: bool = False) -> argparse.ArgumentParser:
     perf = parser.add_argument_group("performance (each recorded in config.json)")
     perf.add_argument("--distribute", choices=("none", "mirrored", "multi-worker"), default=default("none"),
                       help="none; mirrored = all local GPUs (or the logical CPUs of --cpu-devices); "
-                           "multi-worker = MultiWorkerMirroredStrategy from TF_CONFIG [default: %(default)s]")
+                           "multi-worker is refused: Keras 3's fit cannot train under "
+                           "MultiWorkerMirroredStrategy (keras-team/keras#20585) [default: %(default)s]")
     perf.add_argument("--cpu-devices", metavar="N", type=int, default=default(1),
                       help="split the CPU into this many logical devices (to exercise --distribute "
                            "without GPUs) [default: %(default)s]")
@@ -156,6 +158,13 @@ def check_args(args: argparse.Namespace) -> None:
         raise TrainError(f"--lr must be > 0 and --min-lr >= 0, got {args.lr} and {args.min_lr}")
     if not 0 < args.lr_factor < 1:
         raise TrainError(f"--lr-factor must be in (0, 1), got {args.lr_factor}")
+    if args.distribute == "multi-worker":
+        raise TrainError("--distribute multi-worker: Keras 3's Model.fit cannot train under "
+                         "MultiWorkerMirroredStrategy (keras-team/keras#20585, still open: fit reduces a "
+                         "PerReplica batch it cannot convert); use --distribute mirrored on one host")
+    if args.tensorboard and importlib.util.find_spec("tensorboard") is None:
+        raise TrainError("--tensorboard needs the tensorboard package, which is not installed "
+                         "(pip install tensorboard)")
     if args.resume and args.overwrite:
         raise TrainError("--resume and --overwrite exclude each other")
     if args.fast_lstm and args.gate == "keras2_hard_sigmoid":
@@ -176,7 +185,9 @@ def merge_resume_args(args: argparse.Namespace, explicit: dict, saved: dict, con
             merged[key] = value
         elif key in saved and saved[key] != value:
             flag = "--" + key.replace("_", "-")
-            raise TrainError(f"{config_path}: the run was made with {flag} {saved[key]}, not {value}; "
+            made = "without " + flag if saved[key] in (None, False) else f"with {flag} {saved[key]}"
+            given = flag if value is True else f"{flag} {value}"
+            raise TrainError(f"{config_path}: the run was made {made}, not {given}; "
                              "drop the flag to resume, or use --overwrite to start again")
     for key, value in vars(args).items():
         merged.setdefault(key, value)
@@ -271,38 +282,15 @@ def configure_devices(cpu_devices: int) -> None:
             cpu, [tf.config.LogicalDeviceConfiguration() for _ in range(cpu_devices)])
 
 
-def is_chief(kind: str) -> bool:
-    """Whether this process writes the run directory: always, except a non-chief multi-worker task.
-
-    The chief is the ``chief`` task, or worker 0 when the cluster has no chief (TF_CONFIG).
-    """
-    import json
-
-    if kind != "multi-worker":
-        return True
-    if "TF_CONFIG" not in os.environ:
-        raise TrainError("--distribute multi-worker needs the TF_CONFIG environment variable "
-                         "(cluster spec and this worker's task)")
-    try:
-        tf_config = json.loads(os.environ["TF_CONFIG"])
-        task, cluster = tf_config["task"], tf_config["cluster"]
-        return task["type"] == "chief" or (task["type"] == "worker" and int(task.get("index", 0)) == 0
-                                           and "chief" not in cluster)
-    except (ValueError, KeyError, TypeError, AttributeError) as err:
-        raise TrainError(f"TF_CONFIG: not a valid cluster spec ({type(err).__name__}: {err})") from None
-
-
 def make_strategy(kind: str):
     """The tf.distribute strategy for ``--distribute``."""
     import tensorflow as tf
 
     if kind == "none":
         return tf.distribute.get_strategy()
-    if kind == "mirrored":
-        devices = [d.name for d in tf.config.list_logical_devices("GPU")] or \
-                  [d.name for d in tf.config.list_logical_devices("CPU")]
-        return tf.distribute.MirroredStrategy(devices)
-    return tf.distribute.MultiWorkerMirroredStrategy()
+    devices = [d.name for d in tf.config.list_logical_devices("GPU")] or \
+              [d.name for d in tf.config.list_logical_devices("CPU")]
+    return tf.distribute.MirroredStrategy(devices)
 
 
 def strategy_devices(strategy) -> list[str]:
@@ -379,8 +367,7 @@ def callback_classes():
         it always describes a complete epoch.
         """
 
-        def __init__(self, run_dir: Path, state: dict, plateau, early, *, seed: int, epochs: int,
-                     chief: bool):
+        def __init__(self, run_dir: Path, state: dict, plateau, early, *, seed: int, epochs: int):
             super().__init__()
             self.run_dir = run_dir
             self.state = state
@@ -388,7 +375,6 @@ def callback_classes():
             self.early = early
             self.seed = seed
             self.epochs = epochs
-            self.chief = chief
             self.history = list(state.get("history", []))
             self.best_val_loss = state.get("best_val_loss")
             self.epoch_lr = None
@@ -425,8 +411,6 @@ def callback_classes():
                 finished = "early_stopping"
             elif epoch + 1 >= self.epochs:
                 finished = "max_epochs"
-            if not self.chief:
-                return
             if improved:
                 save_model(self.model, self.run_dir / runs.BEST_MODEL_NAME)
             runs.write_history(self.run_dir, self.history)
@@ -453,7 +437,7 @@ def callback_classes():
     return PlateauLR, EarlyStop, RunRecorder
 
 
-def make_callbacks(args: argparse.Namespace, run_dir: Path, state: dict, min_lr: float, chief: bool):
+def make_callbacks(args: argparse.Namespace, run_dir: Path, state: dict, min_lr: float):
     """Plateau LR, early stopping, [TensorBoard,] and the run recorder, which must come last."""
     import keras
 
@@ -463,7 +447,7 @@ def make_callbacks(args: argparse.Namespace, run_dir: Path, state: dict, min_lr:
     early = EarlyStop(monitor="val_loss", patience=args.patience, verbose=1 if args.verbose else 0)
     plateau.restored = state.get("plateau")
     early.restored = state.get("early_stopping")
-    recorder = RunRecorder(run_dir, state, plateau, early, seed=args.seed, epochs=args.epochs, chief=chief)
+    recorder = RunRecorder(run_dir, state, plateau, early, seed=args.seed, epochs=args.epochs)
     callbacks = [plateau, early]
     if args.tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(run_dir / "logs")))
@@ -493,6 +477,16 @@ def summary(args: argparse.Namespace) -> int:
     return 0
 
 
+def same_data(recorded: dict, current: dict) -> bool:
+    """Whether two data fingerprints name the same data: same source digest (a re-conversion of the
+    same .mat files counts as the same), else the same ``meta.json``; split sizes must agree."""
+    if recorded.get("num_samples") != current.get("num_samples"):
+        return False
+    if recorded.get("digest") and current.get("digest"):
+        return recorded["digest"] == current["digest"]
+    return recorded.get("meta_sha256") == current.get("meta_sha256")
+
+
 def load_state(run_dir: Path) -> dict:
     """The checkpoint state of a run ({} when it has not finished an epoch yet)."""
     path = run_dir / runs.CHECKPOINT_DIR / "state.json"
@@ -504,8 +498,7 @@ def load_state(run_dir: Path) -> dict:
     return state
 
 
-def train(args: argparse.Namespace, argv: Sequence[str] | None, resuming: bool, saved: dict,
-          chief: bool = True) -> int:
+def train(args: argparse.Namespace, argv: Sequence[str] | None, resuming: bool, saved: dict) -> int:
     """Everything after argument parsing: checks, run directory, model, data, fit."""
     run_dir = Path(args.out)
     if not args.data:
@@ -540,9 +533,9 @@ def train(args: argparse.Namespace, argv: Sequence[str] | None, resuming: bool, 
                          f"needs {config['sequence_length']}; pass --sequence-length {store.sequence_length} "
                          "or less")
     fingerprint = {**store.fingerprint, **runs.data_fingerprint(store.path)}
-    if resuming and saved["data"]["fingerprint"]["meta_sha256"] != fingerprint["meta_sha256"]:
-        raise TrainError(f"{store.path}: not the data this run was trained on (meta.json differs from the "
-                         f"one recorded in {run_dir / runs.CONFIG_NAME})")
+    if resuming and not same_data(saved["data"]["fingerprint"], fingerprint):
+        raise TrainError(f"{store.path}: not the data this run was trained on (its fingerprint differs from "
+                         f"the one recorded in {run_dir / runs.CONFIG_NAME})")
     replicas = strategy.num_replicas_in_sync
     if args.batch_size % replicas:
         raise TrainError(f"--batch-size {args.batch_size} does not divide evenly over {replicas} replicas")
@@ -607,18 +600,16 @@ def train(args: argparse.Namespace, argv: Sequence[str] | None, resuming: bool, 
 
     if not resuming:
         record["training"]["valid_samples"] = int(x_valid.shape[0])
-        if chief:
-            try:
-                runs.create_run_dir(run_dir, record, overwrite=args.overwrite)
-            except runs.RunDirError as err:
-                raise TrainError(str(err)) from None
+        try:
+            runs.create_run_dir(run_dir, record, overwrite=args.overwrite)
+        except runs.RunDirError as err:
+            raise TrainError(str(err)) from None
     else:
         record = saved
         record.setdefault("resumes", []).append({
             "from_epoch": state.get("epoch", 0), "command": runs.command_line(argv),
             "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
-        if chief:
-            runs.write_json(run_dir / runs.CONFIG_NAME, record)
+        runs.write_json(run_dir / runs.CONFIG_NAME, record)
 
     start = state.get("epoch", 0)
     if start:
@@ -636,12 +627,8 @@ def train(args: argparse.Namespace, argv: Sequence[str] | None, resuming: bool, 
                             max_samples=args.max_train_samples)
     if consumed % data_steps:
         dataset = dataset.skip(consumed % data_steps)
-    if args.distribute == "multi-worker":
-        options = tf.data.Options()
-        options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-        dataset = dataset.with_options(options)
 
-    callbacks, recorder = make_callbacks(args, run_dir, state, min_lr, chief)
+    callbacks, recorder = make_callbacks(args, run_dir, state, min_lr)
     if start >= args.epochs:
         print(f"{run_dir}: {start} epochs done, --epochs is {args.epochs}; nothing to do")
         return 0
@@ -677,21 +664,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise TrainError("--out RUN_DIR is required to train (or use --summary)")
         run_dir = Path(args.out)
         config_path = run_dir / runs.CONFIG_NAME
-        chief = is_chief(args.distribute)
         resuming = bool(args.resume and run_dir.exists())
         saved: dict = {}
-        # A non-chief worker never writes the run directory, so it may find the chief's there.
-        if chief and run_dir.exists() and not (args.resume or args.overwrite):
+        if run_dir.exists() and not (args.resume or args.overwrite):
             raise TrainError(f"{run_dir}: run directory already exists; use --resume to continue it "
                              "or --overwrite to replace it")
         if resuming:
             saved = runs.read_json(config_path)
             args = merge_resume_args(args, explicit, saved.get("args", {}), config_path)
             check_args(args)
-            chief = is_chief(args.distribute)
         if not args.model:
             raise TrainError("--model PRESET is required (python -m models.presets lists them)")
-        return train(args, argv, resuming, saved, chief)
+        return train(args, argv, resuming, saved)
     except (TrainError, runs.RunDirError) as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_USAGE

@@ -22,6 +22,7 @@ import numpy as np
 __all__ = [
     "time_calls",
     "interleaved_times",
+    "round_ratios",
     "summarize",
     "machine_info",
     "command_string",
@@ -99,6 +100,17 @@ def interleaved_times(
     if cpu_times is not None:
         cpu_times.update(cpu)
     return times
+
+
+def round_ratios(numerator: Sequence[float], denominator: Sequence[float]) -> list[float]:
+    """Per-round ratios of two interleaved timings (round i of one over round i of the other).
+
+    Calls of the same round run back to back, so a change in machine load between rounds cancels
+    in their ratio; the median of these is steadier than the ratio of the two medians.
+    """
+    if len(numerator) != len(denominator) or not numerator:
+        raise ValueError(f"need two equally long, non-empty timings, got {len(numerator)} and {len(denominator)}")
+    return [a / b for a, b in zip(numerator, denominator)]
 
 
 def summarize(times: Sequence[float], items_per_call: int) -> dict[str, Any]:

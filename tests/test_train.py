@@ -184,6 +184,7 @@ def _main(capsys, *argv: str) -> tuple[int, str, str]:
     (["--num-targets", "10"], "the data has 919 targets but the model predicts 10"),
     (["--sequence-length", "1200"], "needs 1200"),
     (["--batch-size", "0"], "--batch-size must be >= 1"),
+    (["--distribute", "multi-worker"], "keras-team/keras#20585"),
 ])
 def test_bad_input_is_one_line_and_creates_nothing(capsys, store, tmp_path, extra, message):
     argv = [*TINY, "--data", str(store), "--out", str(tmp_path / "run"), *extra]
@@ -215,7 +216,7 @@ def test_resume_refuses_a_different_setting(capsys, reference_run):
     before = (reference_run / "config.json").read_bytes()
     code, _, err = _main(capsys, "--out", str(reference_run), "--resume", "--filters", "16")
     assert code != 0 and err.count("\n") == 1
-    assert "the run was made with --filters 8, not 16" in err
+    assert "the run was made with --filters 8, not --filters 16" in err
     assert (reference_run / "config.json").read_bytes() == before
 
 
@@ -253,3 +254,38 @@ def test_fast_lstm_records_the_deviation(capsys):
     assert report["uses_cudnn"] is False
     assert any("recurrent_dropout=0.2" in r for r in report["reasons"])
     assert any("keras2_hard_sigmoid" in r for r in report["reasons"])
+
+
+# --- runs.py: the run-directory helpers ----------------------------------------------------------
+
+def test_runs_helpers_write_atomically_and_round_trip(tmp_path):
+    history = [{"epoch": 1, "loss": 0.1 + 0.2, "val_loss": 1 / 3, "lr": 3e-4}]
+    runs.write_history(tmp_path, history)
+    assert runs.read_history(tmp_path) == history  # floats written with repr: exact round trip
+    runs.write_json(tmp_path / "a.json", {"x": float("nan"), "y": [1.5, float("inf")]})
+    assert json.loads((tmp_path / "a.json").read_text()) == {"x": None, "y": [1.5, None]}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json", "history.csv"]
+    with pytest.raises(runs.RunDirError, match="cannot read JSON"):
+        (tmp_path / "bad.json").write_text("{")
+        runs.read_json(tmp_path / "bad.json")
+
+
+def test_create_run_dir_refuses_then_replaces(tmp_path):
+    run_dir = tmp_path / "run"
+    runs.create_run_dir(run_dir, {"n": 1})
+    (run_dir / "extra.txt").write_text("old")
+    with pytest.raises(runs.RunDirError, match="already exists"):
+        runs.create_run_dir(run_dir, {"n": 2})
+    assert json.loads((run_dir / "config.json").read_text()) == {"n": 1}
+    runs.create_run_dir(run_dir, {"n": 2}, overwrite=True)
+    assert sorted(p.name for p in run_dir.iterdir()) == ["config.json"]
+    assert json.loads((run_dir / "config.json").read_text()) == {"n": 2}
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]  # no temporary or old directory left
+
+
+def test_same_data_compares_source_digest_then_meta():
+    a = {"digest": "d1", "meta_sha256": "m1", "num_samples": {"train": 10}}
+    assert train.same_data(a, {**a, "meta_sha256": "m2"})  # re-converted from the same .mat files
+    assert not train.same_data(a, {**a, "digest": "d2"})
+    assert not train.same_data(a, {**a, "num_samples": {"train": 12}})
+    assert not train.same_data({**a, "digest": None}, {**a, "digest": None, "meta_sha256": "m2"})
