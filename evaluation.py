@@ -14,7 +14,6 @@ import itertools
 import json
 import math
 import os
-import tempfile
 import time
 import weakref
 from concurrent.futures import ThreadPoolExecutor
@@ -25,6 +24,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 import metrics
+import runs
 
 CONFIG_NAME = "config.json"
 BEST_MODEL_NAME = "best_model.keras"
@@ -58,12 +58,9 @@ def read_config(run_dir: str | os.PathLike) -> dict:
     if not path.is_file():
         raise EvaluationError(f"{path}: not found (is {run_dir} a run directory?)")
     try:
-        config = json.loads(path.read_text())
-    except (OSError, ValueError) as err:
-        raise EvaluationError(f"{path}: cannot read JSON ({err})") from None
-    if not isinstance(config, dict):
-        raise EvaluationError(f"{path}: expected a JSON object")
-    return config
+        return runs.read_json(path)
+    except runs.RunDirError as err:
+        raise EvaluationError(str(err)) from None
 
 
 def config_value(config: dict, key: str) -> Any:
@@ -245,15 +242,6 @@ def _nanmean(values: np.ndarray) -> float:
 
 # ----------------------------------------------------------------------------- atomic outputs
 
-def _current_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-_UMASK = _current_umask()
-
-
 class StagedFiles:
     """Write several files under temporary names, then rename them all into place at once.
 
@@ -267,11 +255,7 @@ class StagedFiles:
 
     def path(self, name: str) -> str:
         """A temporary path that becomes ``directory/name`` on commit."""
-        self.directory.mkdir(parents=True, exist_ok=True)
-        # keep the real suffix last: some writers (Keras) insist on it
-        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp" + Path(name).suffix, dir=self.directory)
-        os.close(fd)
-        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; outputs get the usual permissions
+        tmp = runs.temp_sibling(self.directory / name)  # keeps the real suffix last (Keras insists)
         self.pending.append((tmp, self.directory / name))
         return tmp
 
@@ -293,18 +277,8 @@ class StagedFiles:
 
 
 def json_text(data: Any) -> str:
-    """Indented JSON with NaN/inf as null and numpy scalars as numbers."""
-    def clean(v):
-        if isinstance(v, dict):
-            return {str(k): clean(x) for k, x in v.items()}
-        if isinstance(v, (list, tuple)):
-            return [clean(x) for x in v]
-        if isinstance(v, np.generic):
-            v = v.item()
-        if isinstance(v, float) and not math.isfinite(v):
-            return None
-        return v
-    return json.dumps(clean(data), indent=2) + "\n"
+    """Indented JSON with NaN/inf as null and numpy scalars as numbers (keys in their given order)."""
+    return runs.json_text(data, sort_keys=False)
 
 
 def _fmt(value: float) -> str:

@@ -7,6 +7,7 @@ as JSON or CSV. Every write here is atomic (temporary file in the same folder, t
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import io
@@ -20,7 +21,7 @@ import sys
 import tempfile
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 CONFIG_NAME = "config.json"
 HISTORY_NAME = "history.csv"
@@ -40,23 +41,54 @@ class RunDirError(ValueError):
 
 # --- atomic writes -----------------------------------------------------------------------
 
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
-    """Write ``data`` to ``path`` via a temporary sibling and ``os.replace`` (fsynced)."""
+def temp_sibling(path: str | os.PathLike) -> str:
+    """Create an empty temporary file beside ``path`` (creating its folder) and return its name.
+
+    The name is ``.NAME.XXXX.tmp.SUFFIX``: hidden, and ending in ``path``'s own suffix, since
+    some writers (Keras, matplotlib) insist on it. It gets the usual permissions (not mkstemp's 0600).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + path.suffix, dir=path.parent)
     try:
-        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+        os.fchmod(fd, 0o666 & ~_umask())
+    finally:
+        os.close(fd)
+    return tmp
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[str]:
+    """Yield a temporary path beside ``path``; on success it is renamed to ``path``, on error removed.
+
+    For libraries that write files themselves (matplotlib ``savefig``, h5py, Keras ``save``)::
+
+        with atomic_path("fig.png") as tmp:
+            fig.savefig(tmp, format="png")
+    """
+    tmp = temp_sibling(path)
+    try:
+        yield tmp
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    """Write ``data`` to ``path`` via a temporary sibling and ``os.replace`` (fsynced)."""
+    path = Path(path)
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
     return path
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` atomically, like :func:`atomic_write_bytes`."""
+    return atomic_write_bytes(path, text.encode("utf-8"))
 
 
 def _umask() -> int:
@@ -76,20 +108,29 @@ def _json_default(value: Any):
 
 
 def _clean_floats(value: Any) -> Any:
-    """Replace non-finite floats by None so the JSON stays standard (no NaN/Infinity tokens)."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
+    """Plain JSON values: numpy scalars as Python numbers, non-finite floats as None (so the JSON
+    stays standard: no NaN/Infinity tokens), tuples as lists, and mapping keys that JSON cannot
+    take (numpy integers, tuples) as their ``str``."""
     if isinstance(value, Mapping):
-        return {k: _clean_floats(v) for k, v in value.items()}
+        return {(k if k is None or isinstance(k, (str, int, float)) else str(k)): _clean_floats(v)
+                for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_clean_floats(v) for v in value]
+    if getattr(value, "ndim", None) == 0 and hasattr(value, "item"):  # numpy scalar
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
     return value
 
 
-def write_json(path: str | os.PathLike, data: Mapping) -> Path:
-    """Write a JSON object atomically (sorted keys, indented, non-finite floats as null)."""
-    text = json.dumps(_clean_floats(data), indent=2, sort_keys=True, default=_json_default)
-    return atomic_write_bytes(path, (text + "\n").encode())
+def json_text(data: Any, *, sort_keys: bool = True) -> str:
+    """Indented JSON text ending in a newline (numpy scalars as numbers, non-finite floats as null)."""
+    return json.dumps(_clean_floats(data), indent=2, sort_keys=sort_keys, default=_json_default) + "\n"
+
+
+def write_json(path: str | os.PathLike, data: Any, *, sort_keys: bool = True) -> Path:
+    """Write :func:`json_text` of ``data`` atomically (keys sorted unless ``sort_keys=False``)."""
+    return atomic_write_text(path, json_text(data, sort_keys=sort_keys))
 
 
 def read_json(path: str | os.PathLike) -> dict:
@@ -100,7 +141,7 @@ def read_json(path: str | os.PathLike) -> dict:
             data = json.load(handle)
     except FileNotFoundError:
         raise RunDirError(f"{path}: file not found") from None
-    except (OSError, json.JSONDecodeError) as exc:
+    except (OSError, ValueError) as exc:  # ValueError: bad JSON or bad UTF-8
         raise RunDirError(f"{path}: cannot read JSON ({exc})") from None
     if not isinstance(data, dict):
         raise RunDirError(f"{path}: expected a JSON object, found {type(data).__name__}")

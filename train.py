@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import math
-import os
 import sys
 import time
 from pathlib import Path
@@ -327,36 +326,31 @@ def callback_classes():
     """The callback classes (defined on first use so ``--help`` does not import Keras)."""
     import keras
 
-    class PlateauLR(keras.callbacks.ReduceLROnPlateau):
-        """ReduceLROnPlateau whose counters survive a restart (``restored`` is applied at train begin)."""
+    def resumable(base, name: str, restored_keys: tuple, state_keys: tuple):
+        """``base`` whose counters survive a restart: ``get_state()`` returns ``state_keys``;
+        ``restored`` (a saved state) sets ``restored_keys`` back at train begin."""
 
-        restored: dict | None = None
+        class Resumable(base):
+            restored: dict | None = None
 
-        def on_train_begin(self, logs=None):
-            super().on_train_begin(logs)
-            if self.restored:
-                self.best = self.restored["best"]
-                self.wait = self.restored["wait"]
-                self.cooldown_counter = self.restored["cooldown_counter"]
+            def on_train_begin(self, logs=None):
+                super().on_train_begin(logs)
+                if self.restored:
+                    for key in restored_keys:
+                        setattr(self, key, self.restored[key])
 
-        def get_state(self) -> dict:
-            return {"best": self.best, "wait": self.wait, "cooldown_counter": self.cooldown_counter}
+            def get_state(self) -> dict:
+                return {key: getattr(self, key) for key in state_keys}
 
-    class EarlyStop(keras.callbacks.EarlyStopping):
-        """EarlyStopping whose counters survive a restart (``restored`` is applied at train begin)."""
+        Resumable.__name__ = Resumable.__qualname__ = name
+        Resumable.__doc__ = (f"{base.__name__} whose counters survive a restart "
+                             "(``restored`` is applied at train begin).")
+        return Resumable
 
-        restored: dict | None = None
-
-        def on_train_begin(self, logs=None):
-            super().on_train_begin(logs)
-            if self.restored:
-                self.best = self.restored["best"]
-                self.wait = self.restored["wait"]
-                self.best_epoch = self.restored["best_epoch"]
-
-        def get_state(self) -> dict:
-            return {"best": self.best, "wait": self.wait, "best_epoch": self.best_epoch,
-                    "stopped_epoch": self.stopped_epoch}
+    PlateauLR = resumable(keras.callbacks.ReduceLROnPlateau, "PlateauLR",
+                          ("best", "wait", "cooldown_counter"), ("best", "wait", "cooldown_counter"))
+    EarlyStop = resumable(keras.callbacks.EarlyStopping, "EarlyStop", ("best", "wait", "best_epoch"),
+                          ("best", "wait", "best_epoch", "stopped_epoch"))
 
     class RunRecorder(keras.callbacks.Callback):
         """Per epoch: reseed dropout, record history, keep the best model, checkpoint everything.
@@ -456,12 +450,8 @@ def make_callbacks(args: argparse.Namespace, run_dir: Path, state: dict, min_lr:
 
 def save_model(model, path: Path) -> None:
     """``model.save`` to a temporary ``.keras`` sibling, then rename: never a half-written file."""
-    tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
-    try:
+    with runs.atomic_path(path) as tmp:
         model.save(tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 # --- main ---------------------------------------------------------------------------------------

@@ -28,13 +28,13 @@ import csv
 import importlib
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from analysis.runs import AnalysisError, load_config, model_config, publish, write_json
+from analysis.runs import AnalysisError, load_config, model_config, write_json
 from data.jaspar import Motif, agct_to_acgt, load_motifs
+from runs import atomic_path, atomic_write_text
 
 FAMILIES = ("C2H2 zinc finger", "bZIP", "homeodomain", "bHLH", "other")
 TSV_COLUMNS = ("filter", "n_sites", "match_id", "match_name", "tf_class", "family", "orientation",
@@ -169,21 +169,7 @@ def write_meme(path: str | os.PathLike, names: list[str], probabilities: list[np
                   f"letter-probability matrix: alength= 4 w= {prob.shape[0]} nsites= {int(sites)} E= 0"]
         lines += [" " + " ".join(f"{value:.6f}" for value in row) for row in prob]
         lines.append("")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _write_text_atomic(path, "\n".join(lines) + "\n")
-    return path
-
-
-def _write_text_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-        publish(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    return atomic_write_text(path, "\n".join(lines) + "\n")
 
 
 # ----------------------------------------------------------------------------- TOMTOM
@@ -281,22 +267,14 @@ def count_significant(rows: list[dict], q_threshold: float = 0.01) -> int:
 def write_tsv(path: str | os.PathLike, rows: list[dict]) -> Path:
     """Write the per-filter match table as TSV (atomically)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=TSV_COLUMNS, delimiter="\t", extrasaction="ignore")
-            writer.writeheader()
-            for row in rows:
-                out = dict(row)
-                for key in ("p_value", "q_value"):
-                    out[key] = f"{float(row[key]):.4g}"
-                writer.writerow(out)
-        publish(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=TSV_COLUMNS, delimiter="\t", extrasaction="ignore")
+        writer.writeheader()
+        for row in rows:
+            out = dict(row)
+            for key in ("p_value", "q_value"):
+                out[key] = f"{float(row[key]):.4g}"
+            writer.writerow(out)
     return path
 
 

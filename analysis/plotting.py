@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import matplotlib
@@ -10,7 +9,7 @@ import matplotlib
 matplotlib.use("Agg")  # headless: figures are only ever written to files
 import matplotlib.pyplot as plt  # noqa: E402
 
-from analysis.runs import publish  # noqa: E402
+from runs import atomic_path  # noqa: E402
 
 # Fixed colours and order of the four Fig. 1/2 variants, so every figure agrees.
 VARIANTS = ("plain", "dropout", "projection", "projection+dropout")
@@ -43,14 +42,8 @@ def save_figure(fig, path: str | os.PathLike, formats=("png", "pdf"), dpi: int =
     written = []
     for fmt in formats:
         target = stem.parent / f"{stem.name}.{fmt}"
-        fd, tmp = tempfile.mkstemp(prefix=f".{stem.name}.", suffix=f".{fmt}", dir=stem.parent)
-        os.close(fd)
-        try:
+        with atomic_path(target) as tmp:
             fig.savefig(tmp, format=fmt, dpi=dpi, bbox_inches="tight")
-            publish(tmp, target)
-        except BaseException:
-            os.unlink(tmp)
-            raise
         written.append(target)
     plt.close(fig)
     return written

@@ -2,56 +2,29 @@
 from __future__ import annotations
 
 import csv
-import json
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
+
+import runs
 
 
 class AnalysisError(ValueError):
     """A problem the user can fix (missing or malformed run files); the message names the file."""
 
 
-def publish(tmp: str | os.PathLike, path: str | os.PathLike) -> None:
-    """Give a finished temporary file the usual permissions (mkstemp makes it 0600) and rename it."""
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)
-    os.replace(tmp, path)
-
-
 def read_json(path: str | os.PathLike) -> dict:
-    """Load a JSON object, turning I/O and syntax problems into one-line :class:`AnalysisError`."""
-    path = Path(path)
+    """Load a JSON object (:func:`runs.read_json`), its one-line errors as :class:`AnalysisError`."""
     try:
-        with open(path) as handle:
-            data = json.load(handle)
-    except FileNotFoundError:
-        raise AnalysisError(f"{path}: file not found") from None
-    except (OSError, json.JSONDecodeError) as exc:
-        raise AnalysisError(f"{path}: cannot read JSON ({exc})") from None
-    if not isinstance(data, dict):
-        raise AnalysisError(f"{path}: expected a JSON object, found {type(data).__name__}")
-    return data
+        return runs.read_json(path)
+    except runs.RunDirError as exc:
+        raise AnalysisError(str(exc)) from None
 
 
 def write_json(path: str | os.PathLike, data: dict) -> Path:
-    """Write JSON atomically (temporary file in the same folder, then rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as handle:
-            json.dump(data, handle, indent=2, sort_keys=True)
-            handle.write("\n")
-        publish(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    """Write JSON atomically (:func:`runs.write_json`: sorted keys, non-finite floats as null)."""
+    return runs.write_json(path, data)
 
 
 def load_config(run_dir: str | os.PathLike) -> dict:

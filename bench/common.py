@@ -6,18 +6,18 @@ numbers, so each figure in docs/BENCHMARKS.md can be traced back and reproduced.
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import os
 import platform
 import shlex
 import statistics
 import sys
-import tempfile
 import time
-from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
+
+import runs
+from runs import atomic_write_text
 
 __all__ = [
     "time_calls",
@@ -195,34 +195,15 @@ def command_string(module: str, argv: Sequence[str] | None) -> str:
 
 def write_text_atomic(path: str | os.PathLike, text: str) -> None:
     """Write ``text`` to a temporary file beside ``path`` and rename it into place."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def _jsonable(obj: Any) -> Any:
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, float) and not np.isfinite(obj):
-        return None  # JSON has no inf/nan
-    return obj
+    atomic_write_text(path, text)
 
 
 def write_json(path: str | os.PathLike, obj: Any) -> None:
-    """Write ``obj`` as indented JSON, atomically; numpy scalars become numbers, inf/nan null."""
-    write_text_atomic(path, json.dumps(_jsonable(obj), indent=2, sort_keys=False) + "\n")
+    """Write ``obj`` as indented JSON, atomically; numpy scalars become numbers, inf/nan null.
+
+    Keys keep their order (not sorted), so results read in the order they were measured.
+    """
+    runs.write_json(path, obj, sort_keys=False)
 
 
 def reverse_complement(x: np.ndarray) -> np.ndarray:

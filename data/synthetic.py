@@ -39,6 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from data.mat import DataError, variable_names
+from runs import atomic_path, atomic_write_text
 
 SEQUENCE_LENGTH = 1000
 CENTER = (400, 600)  # the central 200 bp that DeepSEA labels describe
@@ -93,10 +94,9 @@ def write_mat_v73(path: os.PathLike | str, split: str, blocks, num_samples: int,
 
     path = Path(path)
     x_name, y_name = variable_names(split)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     gzip = {} if compression_level is None else {"compression": "gzip", "compression_opts": compression_level}
     chunk = max(1, min(chunk_samples, num_samples))
-    try:
+    with atomic_path(path) as tmp:
         with h5py.File(tmp, "w", userblock_size=512, libver="earliest") as handle:
             x = handle.create_dataset(x_name, shape=(sequence_length, 4, num_samples), dtype=np.uint8,
                                       chunks=(sequence_length, 4, chunk), **gzip)
@@ -115,10 +115,6 @@ def write_mat_v73(path: os.PathLike | str, split: str, blocks, num_samples: int,
         header = _MATLAB_73_HEADER.ljust(116, b" ") + b" " * 8 + (0x0200).to_bytes(2, "little") + b"IM"
         with open(tmp, "r+b") as handle:
             handle.write(header)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def write_mat_v5(path: os.PathLike | str, split: str, codes: np.ndarray, labels: np.ndarray) -> None:
@@ -127,15 +123,9 @@ def write_mat_v5(path: os.PathLike | str, split: str, codes: np.ndarray, labels:
 
     path = Path(path)
     x_name, y_name = variable_names(split)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        with open(tmp, "wb") as handle:
-            scipy.io.savemat(handle, {x_name: np.ascontiguousarray(one_hot_channels_first(codes)),
-                                      y_name: np.asarray(labels, np.uint8)}, format="5")
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        scipy.io.savemat(handle, {x_name: np.ascontiguousarray(one_hot_channels_first(codes)),
+                                  y_name: np.asarray(labels, np.uint8)}, format="5")
 
 
 def reverse_complement_codes(codes: np.ndarray) -> np.ndarray:
@@ -359,9 +349,7 @@ def generate(out_dir: os.PathLike | str, n_train: int = 30000, n_valid: int = 20
                     for t, ids in enumerate(driver_lists)],
         "seconds": round(time.perf_counter() - started, 2),
     }
-    tmp = out_dir / f".truth.json.tmp-{os.getpid()}"
-    tmp.write_text(json.dumps(truth, indent=1) + "\n")
-    os.replace(tmp, out_dir / names["truth"])
+    atomic_write_text(out_dir / names["truth"], json.dumps(truth, indent=1) + "\n")
     return truth
 
 

@@ -53,6 +53,7 @@ import torchfile
 
 from models.danq import build_danq_jaspar, build_danq_original
 from models.deepsea import build_deepsea
+from runs import atomic_path
 
 PUBLISHED = ("deepsea", "danq", "danq-jaspar")
 BACKWARD_MODES = ("reverse", "forward", "reverse-unaligned")
@@ -603,14 +604,9 @@ def main(argv: list[str] | None = None) -> int:
     except (WeightsError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    output.parent.mkdir(parents=True, exist_ok=True)
     # Write under a temporary name beside OUTPUT, then rename: never a half-written model.
-    tmp = output.with_name(f".{output.stem}.{os.getpid()}.partial.keras")
-    try:
+    with atomic_path(output) as tmp:
         model.save(tmp)
-        os.replace(tmp, output)
-    finally:
-        tmp.unlink(missing_ok=True)
     for note in converted.notes:
         print(note)
     backward = f", backward={args.backward}" if args.name != "deepsea" else ""
