@@ -69,13 +69,14 @@ def store(synthetic_mat_dir, tmp_path_factory):
 def reference_run(store, tmp_path_factory):
     """An uninterrupted run of EPOCHS epochs through the CLI."""
     run_dir = tmp_path_factory.mktemp("train_runs") / "reference"
-    _cli(*TINY, "--data", str(store), "--out", str(run_dir), "--epochs", str(EPOCHS))
+    _cli(*TINY, "--data", str(store), "--out", str(run_dir), "--epochs", str(EPOCHS), "--tensorboard")
     return run_dir
 
 
 def test_run_directory_contents(reference_run, store):
     files = {p.name for p in reference_run.iterdir()}
-    assert {"config.json", "history.csv", "best_model.keras", "checkpoint"} <= files
+    assert {"config.json", "history.csv", "best_model.keras", "checkpoint", "logs"} <= files
+    assert list((reference_run / "logs").rglob("events.out.tfevents.*")), "--tensorboard wrote no events"
     assert not [name for name in files if name.startswith(".")], "temporary files left behind"
 
     config = json.loads((reference_run / "config.json").read_text())
