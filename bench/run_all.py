@@ -6,7 +6,7 @@ checks the issue's must-show ratios and renders one Markdown page in which every
 command that produced it and the machine it ran on.
 
     python -m bench.run_all                       # full run, about 20-25 min on 2 CPU cores
-    python -m bench.run_all --quick --out /tmp/B.md   # smoke test
+    python -m bench.run_all --quick --out scratch/BENCHMARKS.md   # smoke test
     python -m bench.run_all --from-json DIR       # re-render from saved results, no timing
 """
 from __future__ import annotations
@@ -338,7 +338,7 @@ def render(results: dict[str, dict | None], statuses: dict[str, dict], *, quick:
     lines += ["## How to reproduce", "",
               "```bash",
               "make bench                                   # everything below, about 20-25 min on 2 CPU cores",
-              "python -m bench.run_all --quick --out /tmp/BENCHMARKS.md   # smoke test, a few minutes",
+              "python -m bench.run_all --quick --out scratch/BENCHMARKS.md   # smoke test, a few minutes",
               "python -m bench.bench_models --json models.json --models crnn-320,crnn-320-projection "
               "--sections throughput",
               "bash bench/gpu.sh                            # on a CUDA machine: docs/BENCHMARKS_GPU.md",
