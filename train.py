@@ -40,6 +40,8 @@ GATE_CHOICES = ("keras2_hard_sigmoid", "sigmoid")
 # Flags that may differ when a run is resumed; every other flag must match the saved config.
 RESUME_MUTABLE = frozenset({"resume", "overwrite", "data", "store_dir", "verbose", "tensorboard",
                             "epochs", "out"})
+# Keras 2.0.8's Adam default (the authors' version); Keras 3's default is 1e-7.
+ADAM_EPSILON = 1e-8
 EXIT_USAGE = 2
 EXIT_NAN = 3
 EXIT_INTERRUPTED = 130
@@ -69,7 +71,9 @@ def build_parser(suppress_defaults: bool = False) -> argparse.ArgumentParser:
     model = parser.add_argument_group("model")
     model.add_argument("--model", metavar="PRESET", default=default(None),
                        help="model preset, e.g. crnn-320-projection, cnn-500-dropout "
-                            "(python -m models.presets lists them)")
+                            "(--list-models lists them)")
+    model.add_argument("--list-models", action="store_true", default=default(False),
+                       help="list the presets with their source and parameter count, and exit")
     model.add_argument("--summary", action="store_true", default=default(False),
                        help="build the model, print its summary and 'params: N', and exit (no data needed)")
     for flag, key, kind, text in MODEL_OVERRIDES:
@@ -347,9 +351,33 @@ def callback_classes():
                              "(``restored`` is applied at train begin).")
         return Resumable
 
-    PlateauLR = resumable(keras.callbacks.ReduceLROnPlateau, "PlateauLR",
+    class Keras2Plateau(keras.callbacks.ReduceLROnPlateau):
+        """ReduceLROnPlateau counting as Keras 2.0.8 (the authors' version) did.
+
+        2.0.8 compared ``wait`` with ``patience`` before counting the current epoch, so the
+        first cut came on the (patience + 1)-th epoch without improvement and later cuts every
+        ``patience`` epochs; Keras 3 counts first. Same rule: patience + 1, and a cut epoch counts.
+        """
+
+        def __init__(self, *, patience: int, **kwargs):
+            super().__init__(patience=patience + 1, **kwargs)
+
+        def on_epoch_end(self, epoch, logs=None):
+            before = _float(self.model.optimizer.learning_rate)
+            super().on_epoch_end(epoch, logs)
+            if _float(self.model.optimizer.learning_rate) < before:
+                self.wait = 1
+
+    class Keras2EarlyStopping(keras.callbacks.EarlyStopping):
+        """EarlyStopping counting as Keras 2.0.8 did: it stops on the (patience + 1)-th
+        epoch without improvement (2.0.8 checked ``wait >= patience`` before counting)."""
+
+        def __init__(self, *, patience: int, **kwargs):
+            super().__init__(patience=patience + 1, **kwargs)
+
+    PlateauLR = resumable(Keras2Plateau, "PlateauLR",
                           ("best", "wait", "cooldown_counter"), ("best", "wait", "cooldown_counter"))
-    EarlyStop = resumable(keras.callbacks.EarlyStopping, "EarlyStop", ("best", "wait", "best_epoch"),
+    EarlyStop = resumable(Keras2EarlyStopping, "EarlyStop", ("best", "wait", "best_epoch"),
                           ("best", "wait", "best_epoch", "stopped_epoch"))
 
     class RunRecorder(keras.callbacks.Callback):
@@ -543,7 +571,7 @@ def train(args: argparse.Namespace, argv: Sequence[str] | None, resuming: bool, 
         keras.mixed_precision.set_global_policy("mixed_float16")
     with strategy.scope():
         model = build(config, args.mixed_precision)
-        model.compile(optimizer=keras.optimizers.Adam(learning_rate=lr), loss="binary_crossentropy",
+        model.compile(optimizer=keras.optimizers.Adam(learning_rate=lr, epsilon=ADAM_EPSILON), loss="binary_crossentropy",
                       jit_compile=bool(args.jit))
     gpus = tf.config.list_physical_devices("GPU")
     cudnn = lstm_cudnn_report(model, bool(gpus))
@@ -566,9 +594,12 @@ def train(args: argparse.Namespace, argv: Sequence[str] | None, resuming: bool, 
             "args": vars(args), "command": runs.command_line(argv), "seed": args.seed,
             "deviations": deviations,
             "training": {
-                "optimizer": "adam", "loss": "binary_crossentropy", "batch_size": args.batch_size,
+                "optimizer": "adam", "adam_epsilon": ADAM_EPSILON, "loss": "binary_crossentropy",
+                "batch_size": args.batch_size,
                 "lr": lr, "min_lr": min_lr, "lr_scale": scale, "lr_factor": args.lr_factor,
                 "lr_patience": args.lr_patience, "early_stopping_patience": args.patience,
+                "patience_counting": "keras-2.0.8 (first LR cut on the (lr_patience+1)-th epoch "
+                                     "without improvement, stop on the (patience+1)-th)",
                 "monitor": "val_loss", "max_epochs": args.epochs, "steps_per_epoch": steps,
                 "data_steps_per_epoch": data_steps, "train_samples": n_train,
                 "valid_samples": None, "best_model": "lowest val_loss",
@@ -639,6 +670,16 @@ def train(args: argparse.Namespace, argv: Sequence[str] | None, resuming: bool, 
     return 0
 
 
+def list_models() -> int:
+    """Print every preset: name, expected parameter count (when fixed) and description."""
+    from models.presets import PRESETS
+
+    for name, preset in PRESETS.items():
+        params = f"{preset['expected_params']:,}" if preset.get("expected_params") else "-"
+        print(f"{name:28s} {params:>12s}  {preset['description']} ({preset['source']})")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse the command line and train (or print the summary)."""
     parser = build_parser()
@@ -646,6 +687,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     explicit = vars(build_parser(suppress_defaults=True).parse_args(argv))
     try:
         check_args(args)
+        if args.list_models:
+            return list_models()
         if args.summary:
             if not args.model:
                 raise TrainError("--summary needs --model")
@@ -664,7 +707,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             args = merge_resume_args(args, explicit, saved.get("args", {}), config_path)
             check_args(args)
         if not args.model:
-            raise TrainError("--model PRESET is required (python -m models.presets lists them)")
+            raise TrainError("--model PRESET is required (python train.py --list-models lists them)")
         return train(args, argv, resuming, saved)
     except (TrainError, runs.RunDirError) as err:
         print(f"error: {err}", file=sys.stderr)

@@ -53,7 +53,7 @@ def grid(families=FAMILIES, sizes=SIZES, variants=VARIANTS) -> list[str]:
             raise AnalysisError(f"--sizes: first-layer sizes must be >= 1, got {size}")
     missing = [preset_name(f, 300, v) for f in families for v in variants if preset_name(f, 300, v) not in PRESETS]
     if missing:
-        raise AnalysisError(f"no registered preset {', '.join(missing)} (python -m models.presets lists them)")
+        raise AnalysisError(f"no registered preset {', '.join(missing)} (python train.py --list-models lists them)")
     return [preset_name(f, s, v) for f in families for s in sizes for v in variants]
 
 

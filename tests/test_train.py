@@ -290,3 +290,55 @@ def test_same_data_compares_source_digest_then_meta():
     assert not train.same_data(a, {**a, "digest": "d2"})
     assert not train.same_data(a, {**a, "num_samples": {"train": 12}})
     assert not train.same_data({**a, "digest": None}, {**a, "digest": None, "meta_sha256": "m2"})
+
+
+def _keras208_schedule(val_losses, lr, *, factor, lr_patience, min_lr, es_patience):
+    """Independent port of Keras 2.0.8's ReduceLROnPlateau (epsilon 1e-4) and EarlyStopping
+    (min_delta 0): both compare ``wait`` with ``patience`` before counting the epoch."""
+    best_lr, wait_lr, best_es, wait_es, lrs = np.inf, 0, np.inf, 0, []
+    for epoch, current in enumerate(val_losses):
+        if current < best_lr - 1e-4:
+            best_lr, wait_lr = current, 0
+        else:
+            if wait_lr >= lr_patience and lr > min_lr:
+                lr, wait_lr = max(lr * factor, min_lr), 0
+            wait_lr += 1
+        lrs.append(lr)
+        if current < best_es:
+            best_es, wait_es = current, 0
+        else:
+            if wait_es >= es_patience:
+                return lrs, epoch
+            wait_es += 1
+    return lrs, None
+
+
+@pytest.mark.parametrize("losses", [
+    [1.0, 0.9, 0.8] + [0.85] * 12,                       # plateau: cuts, then stop
+    [1.0, 1.1, 1.2, 0.5, 0.6, 0.7, 0.8, 0.4] + [0.41] * 10,  # improvements reset both counters
+])
+def test_plateau_and_early_stopping_count_like_keras_2_0_8(losses):
+    """The authors trained with Keras 2.0.8, whose callbacks fired one epoch later than Keras 3's."""
+    import keras
+
+    PlateauLR, EarlyStop, _ = train.callback_classes()
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=3e-4), loss="mse")
+    plateau = PlateauLR(monitor="val_loss", factor=0.2, patience=2, min_lr=2e-6, verbose=0)
+    early = EarlyStop(monitor="val_loss", patience=5, verbose=0)
+    for callback in (plateau, early):
+        callback.set_model(model)
+        callback.on_train_begin()
+    lrs, stopped = [], None
+    for epoch, loss in enumerate(losses):
+        for callback in (plateau, early):
+            callback.on_epoch_end(epoch, {"val_loss": loss})
+        lrs.append(float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)))
+        if model.stop_training:
+            stopped = epoch
+            break
+    expected_lrs, expected_stop = _keras208_schedule(losses, 3e-4, factor=0.2, lr_patience=2,
+                                                     min_lr=2e-6, es_patience=5)
+    assert stopped == expected_stop is not None
+    np.testing.assert_allclose(lrs, expected_lrs[:len(lrs)], rtol=1e-6)
+    assert len(set(lrs)) > 1  # the schedule did cut the learning rate
