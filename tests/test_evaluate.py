@@ -12,6 +12,7 @@ import evaluation
 from data.features import target_names
 from data.store import (ALPHABET, STORE_FORMAT, STORE_VERSION, labels_path, one_hot, open_store,
                         resolve_store, seq_path)
+from test_published import write_keras02  # the Keras 0.2 save_weights layout, written once
 
 keras = pytest.importorskip("keras")
 
@@ -183,13 +184,7 @@ def write_danq_keras02(path, rng, length, targets, filters=6, units=5, hidden=7)
                  for s in ((filters, units), (units, units), (units,))]
     layers[6] = [rng.normal(0, 1.0, (steps * 2 * units, hidden)), rng.normal(0, 0.2, hidden)]
     layers[8] = [rng.normal(0, 1.5, (hidden, targets)), rng.normal(0, 0.2, targets)]
-    with h5py.File(path, "w") as f:
-        f.attrs["nb_layers"] = len(layers)
-        for k, params in enumerate(layers):
-            group = f.create_group(f"layer_{k}")
-            group.attrs["nb_params"] = len(params)
-            for i, p in enumerate(params):
-                group.create_dataset(f"param_{i}", data=np.asarray(p, np.float32))
+    write_keras02(path, [[np.asarray(p, np.float32) for p in params] for params in layers])
 
 
 def test_published_weights_and_comparison(tmp_path, capsys):
