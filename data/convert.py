@@ -23,8 +23,9 @@ from pathlib import Path
 import numpy as np
 
 from data.mat import SPLITS, DataError, open_split
-from data.store import (META_NAME, STORE_FORMAT, STORE_VERSION, ALPHABET, Store, encode_one_hot,
-                        file_fingerprint, is_store, labels_path, open_store, seq_path, source_files)
+from data.encoding import codes_from_one_hot
+from data.store import (META_NAME, STORE_ALPHABET, STORE_FORMAT, STORE_VERSION, Store, file_fingerprint,
+                        is_store, labels_path, open_store, seq_path, source_files)
 
 
 def _write_npy_header(handle, shape: tuple[int, ...]) -> None:
@@ -68,7 +69,7 @@ def _convert_split(reader, work_dir: Path, chunk_size: int | None, bar) -> dict:
         _write_npy_header(label_file, (n, packed_width))
         for start, x, y in reader.iter_chunks(chunk_size):
             try:
-                codes = encode_one_hot(x)
+                codes = codes_from_one_hot(x)
             except ValueError as err:
                 raise DataError(reader.path, f"{reader.x_name}: {err} (block starting at sample {start}); "
                                              "a one-hot column may hold at most one 1") from None
@@ -131,7 +132,7 @@ def convert(deepsea_dir: os.PathLike | str, out_dir: os.PathLike | str, *, split
         work_dir.mkdir()
         try:
             started = time.time()
-            meta = {"format": STORE_FORMAT, "version": STORE_VERSION, "alphabet": ALPHABET,
+            meta = {"format": STORE_FORMAT, "version": STORE_VERSION, "alphabet": STORE_ALPHABET,
                     "sequence_length": readers[0].sequence_length, "num_targets": readers[0].num_targets,
                     "labels": "np.packbits(axis=1, bitorder='little')", "splits": {}, "sources": {}}
             total = sum(r.num_samples for r in readers)

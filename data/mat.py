@@ -25,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
+from cli import UserError
+
 SPLITS = ("train", "valid", "test")
 #: Splits whose second half holds the reverse complements of the first half, in the same order.
 PAIRED_SPLITS = frozenset({"valid", "test"})
@@ -36,7 +38,7 @@ _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 _HDF5_OFFSETS = (0, 512, 1024, 2048, 4096, 8192)
 
 
-class DataError(ValueError):
+class DataError(UserError, ValueError):
     """A DeepSEA input file is missing or malformed; the message starts with the file name."""
 
     def __init__(self, path: os.PathLike | str, problem: str) -> None:

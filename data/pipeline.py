@@ -16,7 +16,8 @@ import math
 import numpy as np
 import tensorflow as tf
 
-from data.store import StoreSplit, center_crop, one_hot  # noqa: F401  (re-exported: the contract)
+from data.encoding import center_crop, one_hot  # noqa: F401  (re-exported: the contract)
+from data.store import StoreSplit
 
 __all__ = ["one_hot", "center_crop", "steps_per_epoch", "epoch_order", "train_dataset", "eval_batches",
            "load_arrays", "pair_rows"]

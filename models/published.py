@@ -53,7 +53,8 @@ import torchfile
 
 from models.danq import build_danq_jaspar, build_danq_original
 from models.deepsea import build_deepsea
-from runs import atomic_path
+from cli import UserError
+from fileio import atomic_path
 
 PUBLISHED = ("deepsea", "danq", "danq-jaspar")
 BACKWARD_MODES = ("reverse", "forward", "reverse-unaligned")
@@ -62,7 +63,7 @@ _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 _T7_TORCH_OBJECT = 4  # torch7 File.lua TYPE_TORCH: a serialised class instance
 
 
-class WeightsError(ValueError):
+class WeightsError(UserError, ValueError):
     """A weights file is missing, unreadable, or does not match the expected architecture.
 
     The message names the file and what does not match (expected vs found).

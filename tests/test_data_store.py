@@ -10,7 +10,8 @@ import scipy.io
 from data import convert as convert_module
 from data.convert import convert, main
 from data.mat import DataError
-from data.store import center_crop, encode_one_hot, is_store, one_hot, open_store, resolve_store
+from data.encoding import center_crop, codes_from_one_hot, one_hot
+from data.store import is_store, open_store, resolve_store
 
 L, T = 16, 11  # T not a multiple of 8 exercises the bit packing's padding
 
@@ -65,7 +66,7 @@ def test_encoding_helpers_against_numpy():
     assert x.shape == (3, 20, 4) and x.dtype == np.float32
     np.testing.assert_array_equal(x.sum(-1) == 0, codes == 4)  # N is all zeros
     np.testing.assert_array_equal(np.where(codes < 4, x.argmax(-1), 4), codes)
-    np.testing.assert_array_equal(encode_one_hot(x.astype(np.uint8)), codes)
+    np.testing.assert_array_equal(codes_from_one_hot(x.astype(np.uint8)), codes)
     np.testing.assert_array_equal(center_crop(codes, 7), codes[:, 6:13])  # offset (20 - 7) // 2
     with pytest.raises(ValueError):
         center_crop(codes, 21)

@@ -10,7 +10,8 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 import evaluate
 import evaluation
 from data.features import target_names
-from data.store import (ALPHABET, STORE_FORMAT, STORE_VERSION, labels_path, one_hot, open_store,
+from data.encoding import one_hot
+from data.store import (STORE_ALPHABET, STORE_FORMAT, STORE_VERSION, labels_path, open_store,
                         resolve_store, seq_path)
 from test_published import write_keras02  # the Keras 0.2 save_weights layout, written once
 
@@ -24,7 +25,7 @@ def write_store(path, codes, labels, split="test"):
     path.mkdir(parents=True, exist_ok=True)
     np.save(seq_path(path, split), codes.astype(np.uint8))
     np.save(labels_path(path, split), np.packbits(labels.astype(np.uint8), axis=1, bitorder="little"))
-    meta = {"format": STORE_FORMAT, "version": STORE_VERSION, "alphabet": ALPHABET,
+    meta = {"format": STORE_FORMAT, "version": STORE_VERSION, "alphabet": STORE_ALPHABET,
             "sequence_length": codes.shape[1], "num_targets": labels.shape[1],
             "splits": {split: {"num_samples": len(codes), "paired": split != "train"}}}
     (path / "meta.json").write_text(json.dumps(meta))
