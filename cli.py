@@ -72,18 +72,29 @@ def quiet_tensorflow() -> None:
 def error_line(err: BaseException) -> tuple[str, int]:
     """The one line and the exit code for an exception a command lets through."""
     if isinstance(err, UserError):
-        return str(err), err.exit_code
+        return " ".join(str(err).split()), err.exit_code
     if isinstance(err, OSError):
         where = f"{err.filename}: " if err.filename else ""
-        if err.errno in NO_SPACE:
-            return (f"{where}no space left to write ({err.strerror or err}); nothing was replaced, "
-                    "free some space and run the command again"), EXIT_IO
-        return f"{where}{err.strerror or err}", EXIT_IO
+        code = err.errno if err.errno in NO_SPACE else next(
+            (c for c in NO_SPACE if f"errno = {c}," in str(err)), None)  # h5py keeps errno in its text
+        if code is not None:
+            return (f"{where}no space left to write ({os.strerror(code)}); nothing was replaced, free "
+                    "some space and run the command again"), EXIT_IO
+        return where + " ".join(str(err.strerror or err).split()), EXIT_IO
     raise err
+
+
+def _quiet_unraisable(unraisable) -> None:
+    """After a failed write, h5py objects collected during unwinding try to flush again and fail:
+    Python would print each as 'Exception ignored in ...'. The error itself is reported once."""
+    if isinstance(unraisable.exc_value, (OSError, RuntimeError)) and "h5py" in repr(unraisable.object):
+        return
+    sys.__unraisablehook__(unraisable)
 
 
 def run_command(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None = None) -> int:
     """Call ``main(argv)``; user errors and refused I/O become ``error: ...`` lines and exit codes."""
+    sys.unraisablehook = _quiet_unraisable
     try:
         return main(argv)
     except (UserError, OSError) as err:

@@ -75,6 +75,26 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     return path
 
 
+def hdf5_bytes(fill) -> memoryview:
+    """The bytes of an HDF5 file whose datasets ``fill(h5)`` adds, assembled in memory.
+
+    HDF5's C library cannot fail cleanly on a full disk: objects collected afterwards retry their
+    writes and print tracebacks from Cython. Assembled in memory (it costs the file's size), the file
+    reaches the disk through one plain write, which fails with one ``OSError``.
+    """
+    import h5py
+
+    buffer = io.BytesIO()
+    with h5py.File(buffer, "w") as h5:
+        fill(h5)
+    return buffer.getbuffer()
+
+
+def write_hdf5(path: str | os.PathLike, fill) -> Path:
+    """Write an HDF5 file atomically; ``fill(h5)`` adds its datasets (see :func:`hdf5_bytes`)."""
+    return atomic_write_bytes(path, hdf5_bytes(fill))
+
+
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     """Write ``text`` (UTF-8) to ``path`` atomically, like :func:`atomic_write_bytes`."""
     return atomic_write_bytes(path, text.encode("utf-8"))
@@ -170,6 +190,12 @@ class StagedFiles:
         """Stage ``text`` (UTF-8) as ``directory/name``."""
         with open(self.path(name), "w", encoding="utf-8") as handle:
             handle.write(text)
+
+    def hdf5(self, name: str, fill) -> None:
+        """Stage an HDF5 file whose datasets ``fill(h5)`` adds (see :func:`hdf5_bytes`)."""
+        data = hdf5_bytes(fill)
+        with open(self.path(name), "wb") as handle:
+            handle.write(data)
 
     @property
     def targets(self) -> list[Path]:

@@ -237,7 +237,10 @@ class RunDir:
 
     # -- lock, create, overwrite ------------------------------------------------------------------
     def lock(self) -> "RunDir":
-        """Take the writer's lock (refused at once if another process holds it) and sweep leftovers."""
+        """Take the writer's lock (refused at once if another writer holds it) and sweep leftovers.
+
+        Also a context manager: ``with run.lock(): ...`` releases the lock at the end.
+        """
         if not self._lock.held:
             self._lock.acquire(self.path)
             self.sweep()
@@ -245,6 +248,12 @@ class RunDir:
 
     def unlock(self) -> None:
         self._lock.release()
+
+    def __enter__(self) -> "RunDir":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.unlock()
 
     def sweep(self) -> None:
         """Remove what a killed writer left: temporary files, and checkpoints no state names."""

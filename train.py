@@ -128,7 +128,12 @@ def list_models() -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Parse the command line and train (or list the presets, or print a model summary)."""
+    """Parse the command line and train (or list the presets, or print a model summary); the exit
+    status follows cli's convention."""
+    return cli.run_command(_main, argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     explicit = vars(build_parser(suppress_defaults=True).parse_args(argv))
     if args.list_models:
@@ -136,8 +141,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     actions = ("list_models", "summary")
     settings = TrainSettings(**{k: v for k, v in vars(args).items() if k not in actions})
     settings.check()
-    cli.quiet_tensorflow()
-    from training import loop
+    from training import loop  # imports TensorFlow only once the run directory is claimed
 
     if args.summary:
         if not settings.model:
@@ -151,4 +155,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(cli.run_command(main))
+    sys.exit(main())

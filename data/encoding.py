@@ -37,17 +37,23 @@ def one_hot(codes: np.ndarray, dtype=np.float32) -> np.ndarray:
     return _ONE_HOT[np.asarray(codes)].astype(dtype, copy=False)
 
 
+class MultipleBasesError(ValueError):
+    """A one-hot position with more than one base set; ``index`` is its (sample, position)."""
+
+    def __init__(self, index: tuple[int, ...]) -> None:
+        self.index = index
+        super().__init__(f"more than one base set at sample/position {index}")
+
+
 def codes_from_one_hot(x: np.ndarray) -> np.ndarray:
     """Base codes uint8 (..., L) from a 0/1 one-hot (..., L, 4) in A,G,C,T order; all zeros = N.
 
-    Raises ``ValueError`` naming the first position with more than one base set (the caller adds
-    the file name).
+    Raises :class:`MultipleBasesError` at the first position with more than one base set.
     """
     x = np.asarray(x, dtype=np.uint8)
     counts = x.sum(axis=-1, dtype=np.uint8)
     if (counts > 1).any():
-        where = tuple(int(i) for i in np.argwhere(counts > 1)[0])
-        raise ValueError(f"more than one base set at sample/position {where}")
+        raise MultipleBasesError(tuple(int(i) for i in np.argwhere(counts > 1)[0]))
     codes = x[..., 1] + 2 * x[..., 2] + 3 * x[..., 3]
     codes[counts == 0] = N_CODE
     return codes.astype(np.uint8, copy=False)

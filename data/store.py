@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from data.encoding import ALPHABET, center_crop, one_hot
+from data.encoding import ALPHABET, center_crop, mismatched_pair, one_hot
 from data.mat import SPLITS, DataError
 
 STORE_FORMAT = "deepsea-store"
@@ -35,6 +35,19 @@ def seq_path(store_dir: os.PathLike | str, split: str) -> Path:
 def labels_path(store_dir: os.PathLike | str, split: str) -> Path:
     """Path of a split's bit-packed label array."""
     return Path(store_dir) / f"{split}.labels.npy"
+
+
+def check_strand_pairs(codes: np.ndarray, path: os.PathLike | str) -> None:
+    """Refuse a paired split whose second half is not the reverse complement of its first (sampled)."""
+    if codes.shape[0] % 2:
+        raise DataError(path, f"a paired split has an odd number of rows ({codes.shape[0]}); strand pairs need "
+                              "forward rows in the first half and their reverse complements in the second")
+    row = mismatched_pair(codes)
+    if row is not None:
+        half = codes.shape[0] // 2
+        raise DataError(path, f"row {half + row} is not the reverse complement of row {row}: a paired split "
+                              "must hold forward sequences in its first half and their reverse complements, "
+                              "in the same order, in its second (is the second half a plain copy?)")
 
 
 def unpack_labels(packed: np.ndarray, num_targets: int) -> np.ndarray:
@@ -127,6 +140,8 @@ class Store:
             codes = _load_checked(seq_path(self.path, name), (info["num_samples"], self.sequence_length))
             packed = _load_checked(labels_path(self.path, name),
                                    (info["num_samples"], (self.num_targets + 7) // 8))
+            if info.get("paired"):
+                check_strand_pairs(codes, seq_path(self.path, name))
             self._splits[name] = StoreSplit(name, codes, packed, self.num_targets, bool(info.get("paired")))
         return self._splits[name]
 

@@ -16,6 +16,7 @@ with prediction.
 from __future__ import annotations
 
 import time
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator
@@ -144,8 +145,16 @@ def predict_averaged(model_or_predictor, batches: Iterable[np.ndarray], *, total
     return np.concatenate(outputs)
 
 
+_PREDICTORS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
 def as_predictor(model_or_predictor) -> StrandPredictor:
-    return model_or_predictor if isinstance(model_or_predictor, StrandPredictor) else StrandPredictor(model_or_predictor)
+    """The model's :class:`StrandPredictor` (one per model, so its steps are traced once)."""
+    if isinstance(model_or_predictor, StrandPredictor):
+        return model_or_predictor
+    if model_or_predictor not in _PREDICTORS:
+        _PREDICTORS[model_or_predictor] = StrandPredictor(model_or_predictor)
+    return _PREDICTORS[model_or_predictor]
 
 
 @dataclass

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+import cli
 import rundir
 from cli import EXIT_DIVERGED
 from rundir import RunDir
@@ -25,12 +26,11 @@ def start(settings: TrainSettings, explicit: Mapping[str, Any], argv: Sequence[s
     run = RunDir(settings.out)
     exists = run.path.exists()
     if settings.resume and exists:
-        run = RunDir.open(run.path)
-        run.lock()
-        if run.kind != "trained":
-            raise TrainError(f"{run.path}: holds published weights, not a training run; nothing to resume")
-        settings = settings.resumed(run.config.get("args", {}), explicit, run.config_path)
-        return train(settings, run, argv, resuming=True)
+        with RunDir.open(run.path).lock() as run:
+            if run.kind != "trained":
+                raise TrainError(f"{run.path}: holds published weights, not a training run; nothing to resume")
+            settings = settings.resumed(run.config.get("args", {}), explicit, run.config_path)
+            return train(settings, run, argv, resuming=True)
     if settings.resume and not settings.model:
         raise TrainError(f"{run.path}: no such run directory to resume (to start a new run there, also "
                          "give --model PRESET)")
@@ -42,7 +42,8 @@ def start(settings: TrainSettings, explicit: Mapping[str, Any], argv: Sequence[s
         raise TrainError(f"{settings.data}: data directory not found")
     run.prepare_new(overwrite=settings.overwrite,
                     protect=[p for p in (settings.data, settings.store_dir) if p])
-    return train(settings, run, argv, resuming=False)
+    with run:
+        return train(settings, run, argv, resuming=False)
 
 
 def train(settings: TrainSettings, run: RunDir, argv: Sequence[str] | None, *, resuming: bool) -> int:
@@ -52,6 +53,7 @@ def train(settings: TrainSettings, run: RunDir, argv: Sequence[str] | None, *, r
     data_dir = Path(settings.data)
     if not data_dir.exists():
         raise TrainError(f"{data_dir}: data directory not found")
+    cli.quiet_tensorflow()
     config, deviations = model_config(settings)  # imports Keras but starts no TensorFlow runtime
 
     from training.devices import configure_devices, lstm_cudnn_report, make_strategy, strategy_devices
@@ -201,6 +203,7 @@ def make_callbacks(settings: TrainSettings, run: RunDir, state: dict, min_lr: fl
 
 def summary(settings: TrainSettings) -> int:
     """``--summary``: build the model, print the Keras summary and ``params: N``."""
+    cli.quiet_tensorflow()
     config, deviations = model_config(settings)
     model = build(config)
     model.summary()
