@@ -624,7 +624,8 @@ def check_output_path(out: str | os.PathLike, *, inputs: Iterable[str | os.PathL
     """Refuse an output file that would replace data the user did not ask to replace.
 
     Never one of ``inputs`` (even with ``force``), never a file inside a run directory (those belong
-    to the run), never a directory, and never an existing file unless ``force``.
+    to the run), never a directory, and never an existing file unless ``force``. A missing parent
+    directory is created by the atomic write.
     """
     out = Path(out)
     for source in inputs:
@@ -639,8 +640,8 @@ def check_output_path(out: str | os.PathLike, *, inputs: Iterable[str | os.PathL
         raise UserError(f"{out}: is a directory; give an output file name")
     if out.exists() and not force:
         raise UserError(f"{out}: already exists; pass {flag} to replace it")
-    if not out.parent.is_dir():
-        raise UserError(f"{out.parent}: no such directory for the output")
+    if out.parent.exists() and not out.parent.is_dir():
+        raise UserError(f"{out.parent}: is not a directory")
     return out
 
 

@@ -14,7 +14,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import tensorflow as tf
+
+import cli
+
+cli.quiet_tensorflow()  # keep TensorFlow's start-up lines off the user's terminal
+import tensorflow as tf  # noqa: E402
 
 from data.encoding import center_crop, one_hot  # noqa: F401  (re-exported: the contract)
 from data.store import StoreSplit

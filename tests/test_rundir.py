@@ -198,8 +198,9 @@ def test_check_output_path_protects_inputs_runs_and_existing_files(tmp_path):
     with pytest.raises(UserError, match="already exists; pass --force"):
         rundir.check_output_path(existing)
     assert rundir.check_output_path(existing, force=True) == existing
-    with pytest.raises(UserError, match="no such directory"):
-        rundir.check_output_path(tmp_path / "missing" / "out.h5")
+    with pytest.raises(UserError, match="is not a directory"):
+        rundir.check_output_path(existing / "out.h5")
+    assert rundir.check_output_path(tmp_path / "new" / "out.h5") == tmp_path / "new" / "out.h5"
 
 
 def test_history_round_trips_exactly(tmp_path):
