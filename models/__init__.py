@@ -8,6 +8,6 @@ import cli
 
 cli.quiet_tensorflow()  # Keras imports TensorFlow: keep its start-up lines off the user's terminal
 from models import blocks  # noqa: E402,F401  (registers the serializable custom objects)
-from models.presets import PRESETS  # noqa: E402, build_model, get_preset, list_presets, resolve_config
+from models.presets import PRESETS, build_model, get_preset, list_presets, resolve_config  # noqa: E402
 
 __all__ = ["PRESETS", "build_model", "get_preset", "list_presets", "resolve_config", "blocks"]

@@ -416,3 +416,20 @@ def test_disk_full_while_evaluating_keeps_earlier_results(store, trained, tmp_pa
                      preexec_fn=_file_size_limit(20_000))
     assert "no space left to write" in one_error_line(result) and result.returncode == EXIT_IO
     assert snapshot(run) == before and [p for p in listing(run) if ".tmp" in p] == []
+
+
+# --- every command: a bad input prints one line, whatever TensorFlow says while starting ----------
+
+@pytest.mark.parametrize("command", [
+    ["train.py", "--model", "crnn-320", "--summary", "--filters", "0"],
+    ["train.py", "--out", "no/such/run", "--resume"],
+    ["evaluate.py", "no/such/run", "--data", "no/such/data"],
+    ["evaluate.py", "--table", "no/such/run"],
+    ["-m data.convert", "no/such/deepsea", "out"],
+    ["-m models.published", "danq", "no/such/weights.hdf5", "out.keras"],
+])
+def test_every_command_reports_bad_input_in_one_line(tmp_path, command):
+    result = run_cli(command[0], *command[1:], check=False, cwd=tmp_path)
+    assert result.returncode == EXIT_USAGE
+    one_error_line(result)
+    assert listing(tmp_path) == []
