@@ -7,8 +7,8 @@ and the targets table as datasets ``target_names``, ``target_index``, ``cell_typ
 settings. Strings are UTF-8, readable from h5py, pandas (via h5py), R (rhdf5, hdf5r).
 
 TSV, wide (``--format tsv``): one row per window/variant, the identifier columns then one column
-per target named by its full name, and a companion ``OUT.targets.tsv`` (index, name, cell_type,
-assay, treatment, category) to join on ``name``. TSV, long (``variants --top K``): one row per
+per target headed ``name:index`` (DeepSEA's names repeat), and a companion ``OUT.targets.tsv``
+(index, name, cell_type, assay, treatment, category, column) whose ``column`` is that header. TSV, long (``variants --top K``): one row per
 (variant, target) with the target's fields as columns, no companion needed.
 
 Nothing is visible under the output names until everything has been written: a failure or an
@@ -25,7 +25,7 @@ import numpy as np
 
 from cli import UserError
 from fileio import StagedFiles
-from inference.targets import TARGET_COLUMNS, Targets
+from inference.targets import DESCRIPTION_COLUMNS, TARGET_COLUMNS, Targets
 
 FORMATS = ("hdf5", "tsv")
 #: Significant digits of float values in TSV (float32 carries about 7).
@@ -184,10 +184,10 @@ class RowWriter:
             self._tsv = open(tmp, "w", encoding="utf-8")
             ids = list(self.rows)
             if self.top is None:
-                self._tsv.write("\t".join(ids + list(self.targets.names)) + "\n")
+                self._tsv.write("\t".join(ids + self.targets.columns) + "\n")
                 write_targets_tsv(self._staged.path(companion_path(self.out).name), self.targets)
             else:
-                self._tsv.write("\t".join(ids + ["rank", *TARGET_COLUMNS[1:], "target_index",
+                self._tsv.write("\t".join(ids + ["rank", *DESCRIPTION_COLUMNS, "target_index",
                                                  *self.values]) + "\n")
                 self._target_rows = self.targets.rows()
 
@@ -212,7 +212,7 @@ class RowWriter:
             for r in range(b):
                 for rank, j in enumerate(order[r], start=1):
                     target = self._target_rows[j]
-                    cells = [str(rank), *(_tsv_cell(target[c]) for c in TARGET_COLUMNS[1:]), str(target["index"])]
+                    cells = [str(rank), *(_tsv_cell(target[c]) for c in DESCRIPTION_COLUMNS), str(target["index"])]
                     cells += [_tsv_cell(float(values[v][r, j])) for v in self.values]
                     lines.append(f"{id_cells[r]}\t" + "\t".join(cells) + "\n")
             self._tsv.writelines(lines)

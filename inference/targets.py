@@ -2,7 +2,8 @@
 
 Every per-target output carries the same description of its targets: ``index`` (the model's
 output column), ``name`` (``cell_type|assay|treatment``), the three fields apart, and DeepSEA's
-``category`` (DNase, TF binding, histone marks). A model whose output is not DeepSEA's 919
+``category`` (DNase, TF binding, histone marks). DeepSEA's names are not unique (GM12878|CTCF|None
+is four targets from different labs), so a wide TSV heads each target's column ``name:index``. A model whose output is not DeepSEA's 919
 targets has names ``target_<i>`` and empty fields.
 """
 from __future__ import annotations
@@ -14,8 +15,10 @@ import numpy as np
 
 from data.features import NAME_FIELDS, category, name_fields, select_targets, target_names
 
-#: Columns of the targets table, in order.
-TARGET_COLUMNS = ("index", "name", *NAME_FIELDS, "category")
+#: Columns of the targets table, in order (``column``: the target's column header in a wide TSV).
+TARGET_COLUMNS = ("index", "name", *NAME_FIELDS, "category", "column")
+#: What describes a target in a long (one row per target) table.
+DESCRIPTION_COLUMNS = ("name", *NAME_FIELDS, "category")
 
 
 @dataclass(frozen=True)
@@ -48,10 +51,15 @@ class Targets:
     def categories(self) -> list[str]:
         return [category(int(i), self.num_model_targets) for i in self.indices]
 
+    @property
+    def columns(self) -> list[str]:
+        """Unique column headers ``name:index`` (``GM12878|CTCF|None:127``)."""
+        return [f"{n}:{int(i)}" for i, n in zip(self.indices, self.names)]
+
     def rows(self) -> list[dict]:
         """The targets table: one dict per target with :data:`TARGET_COLUMNS`."""
-        return [{"index": int(i), "name": n, **name_fields(n), "category": c}
-                for i, n, c in zip(self.indices, self.names, self.categories)]
+        return [{"index": int(i), "name": n, **name_fields(n), "category": c, "column": col}
+                for i, n, c, col in zip(self.indices, self.names, self.categories, self.columns)]
 
     def take(self, scores: np.ndarray) -> np.ndarray:
         """The selected columns of (..., T) model scores."""
