@@ -224,7 +224,9 @@ def run_mutagenesis(loaded: LoadedModel, *, out: str | os.PathLike, fasta=None, 
             chosen, span = plotted(result, plot_targets, plot_span)
             fig = mutagenesis_figure(result.effect[span][:, :, chosen], sequence[span],
                                      [targets.names[j] for j in chosen], positions=window.positions[span],
-                                     title=window.describe)
+                                     title=window.describe,
+                                     xlabel=f"{window.chrom} position (0-based)" if window.chrom
+                                     else "position in the sequence (0-based)")
             try:
                 for path in figures:
                     # an absolute name joins to itself, so a figure outside OUT's folder is staged too

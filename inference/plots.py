@@ -9,7 +9,7 @@ BASES = "ACGT"
 
 
 def plot_mutagenesis(effect: np.ndarray, sequence: str, *, positions: Sequence[int] | None = None,
-                     title: str = "", ax=None):
+                     title: str = "", xlabel: str = "position", ax=None):
     """Draw one target's saturation mutagenesis; returns the figure.
 
     ``effect`` (n, 4): change in predicted probability when position i becomes base A, C, G, T
@@ -53,14 +53,14 @@ def plot_mutagenesis(effect: np.ndarray, sequence: str, *, positions: Sequence[i
     ticks = np.linspace(0, n - 1, num=min(n, 6)).round().astype(int)
     heat_ax.set_xticks(ticks, [str(positions[t]) for t in ticks])
     heat_ax.set_xlim(-0.5, n - 0.5)
-    heat_ax.set_xlabel("position")
+    heat_ax.set_xlabel(xlabel)
     fig.colorbar(image, ax=[logo_ax, heat_ax] if ax is None else heat_ax, shrink=0.6, pad=0.01,
                  label="alt - ref")
     return fig
 
 
 def mutagenesis_figure(effect: np.ndarray, sequence: str, target_names: Sequence[str], *,
-                       positions: Sequence[int] | None = None, title: str = ""):
+                       positions: Sequence[int] | None = None, title: str = "", xlabel: str = "position"):
     """One :func:`plot_mutagenesis` pair per target; ``effect`` (n, 4, k) for the k targets drawn."""
     import matplotlib.pyplot as plt
 
@@ -70,7 +70,7 @@ def mutagenesis_figure(effect: np.ndarray, sequence: str, target_names: Sequence
                              gridspec_kw={"height_ratios": [1, 1.2] * k}, squeeze=False)
     for j, name in enumerate(target_names):
         heading = f"{title}  {name}" if title else name
-        plot_mutagenesis(effect[:, :, j], sequence, positions=positions, title=heading,
+        plot_mutagenesis(effect[:, :, j], sequence, positions=positions, title=heading, xlabel=xlabel,
                          ax=(axes[2 * j, 0], axes[2 * j + 1, 0]))
         if j < k - 1:
             axes[2 * j + 1, 0].set_xlabel("")

@@ -48,8 +48,7 @@ def predict_regions(loaded: LoadedModel, bed: str | os.PathLike, genome_path: st
             start, end = centered_window(interval.start, interval.end, length)
             if not genome.contains(chrom, start, end):
                 print(f"skipped: {bed}: line {interval.line}: {interval.name}: its {length} bp window "
-                      f"{interval.chrom}:{start}-{end} runs off {chrom} (0-{genome.lengths[chrom]})",
-                      file=sys.stderr)
+                      f"[{start}, {end}) runs off {chrom} ({genome.lengths[chrom]} bp)", file=sys.stderr)
                 continue
             kept.append(interval)
             spans.append((chrom, start, end))

@@ -99,8 +99,8 @@ def check_variants(vcf, genome: Genome, length: int, *, allow_ref_mismatch: bool
         lo, hi = windows.genome_span
         if not genome.contains(chrom, lo, hi):
             counts["off_end"] += 1
-            _report(vcf, variant, f"its windows need {chrom}:{lo}-{hi} (0-based), which runs off {chrom} "
-                                  f"(0-{genome.lengths[chrom]})")
+            _report(vcf, variant, f"its windows need 0-based [{lo}, {hi}) of {chrom}, which runs off {chrom} "
+                                  f"({genome.lengths[chrom]} bp)")
             continue
         ref0 = variant.pos - 1
         genome_ref = genome.fetch(chrom, ref0, ref0 + len(variant.ref))

@@ -471,71 +471,83 @@ RELOAD = textwrap.dedent("""
     import numpy as np
     import keras, tensorflow as tf
     x = np.load("x.npy")
-    model = keras.saving.load_model(sys.argv[1] + "/model.keras")
-    served = tf.saved_model.load(sys.argv[1] + "/saved_model")
-    np.save("keras.npy", np.asarray(model.predict(x, verbose=0)))
-    np.save("serve.npy", served.serve(tf.constant(x)).numpy())
-    np.save("single.npy", served.serve_single_strand(tf.constant(x)).numpy())
+    for name in sys.argv[1:]:
+        model = keras.saving.load_model(name + "/model.keras")
+        served = tf.saved_model.load(name + "/saved_model")
+        np.save(name + "_keras.npy", np.asarray(model(x, training=False)))
+        np.save(name + "_serve.npy", served.serve(tf.constant(x)).numpy())
+        np.save(name + "_single.npy", served.serve_single_strand(tf.constant(x)).numpy())
     project = [m for m in ("models", "data", "inference", "rundir", "cli") if m in sys.modules]
     print(json.dumps({"project_modules": project, "path": sys.path}))
 """)
 
 
-def _reload_outside_repo(export_dir: Path, x: np.ndarray, work: Path) -> dict:
+def _reload_outside_repo(exports: dict[str, Path], x: np.ndarray, work: Path) -> dict:
+    """Load each export in one fresh Python process run in ``work``, without the repo on its path."""
     work.mkdir()
     np.save(work / "x.npy", x)
+    for name, folder in exports.items():
+        (work / name).symlink_to(folder)
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    done = subprocess.run([sys.executable, "-c", RELOAD, str(export_dir)], cwd=work, env=env,
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run([sys.executable, "-c", RELOAD, *exports], cwd=work, env=env,
+                          capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     info = json.loads(done.stdout.strip().splitlines()[-1])
     assert info["project_modules"] == [] and not any(str(REPO) == p for p in info["path"])
-    return {k: np.load(work / f"{k}.npy") for k in ("keras", "serve", "single")}
+    return {name: {k: np.load(work / f"{name}_{k}.npy") for k in ("keras", "serve", "single")} for name in exports}
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("family", ["crnn", "deepsea"])
-def test_export_reloads_without_the_project(family, tmp_path, capsys):
+def test_export_reloads_without_the_project(tmp_path, capsys):
     """A CRNN (leaky ReLU, Keras-2 hard-sigmoid LSTM gates) and DeepSEA (Threshold activations)
     export to a .keras and a SavedModel that a fresh process outside the repo loads and runs."""
-    from models.crnn import build_crnn
-    from models.deepsea import build_deepsea
     import keras
 
+    from models.crnn import build_crnn
+    from models.deepsea import build_deepsea
+
     keras.utils.set_random_seed(4)
-    if family == "crnn":
-        model = build_crnn(sequence_length=200, filters=8, projection_dim=4, conv2_filters=6, lstm_units=5,
-                           hidden_units=7, num_targets=919)
-    else:
-        model = build_deepsea(sequence_length=200, filters=8, hidden_units=7, num_targets=919)
-    source = tmp_path / "model.keras"
-    model.save(source)
-    out = tmp_path / "exported"
-    assert run(["export", "--model", source, out]) == 0
-    assert "model.keras, saved_model" in capsys.readouterr().out
-    info = json.loads((out / "export.json").read_text())
-    assert info["sequence_length"] == 200 and info["check"]["max_abs_difference"] <= 1e-5
-    assert any(("LSTM gates" if family == "crnn" else "deepsea_threshold") in n for n in info["rewrites"])
-    assert read_tsv(out / "targets.tsv")[0]["name"] == "8988T|DNase|None"
+    models = {"crnn": build_crnn(sequence_length=200, filters=8, projection_dim=4, conv2_filters=6, lstm_units=5,
+                                 hidden_units=7, num_targets=919),
+              "deepsea": build_deepsea(sequence_length=200, filters=8, hidden_units=7, num_targets=919)}
+    exports = {}
+    for family, model in models.items():
+        source = tmp_path / f"{family}.keras"
+        model.save(source)
+        exports[family] = tmp_path / f"exported_{family}"
+        assert run(["export", "--model", source, exports[family]]) == 0
+        assert "model.keras, saved_model" in capsys.readouterr().out
+        info = json.loads((exports[family] / "export.json").read_text())
+        assert info["sequence_length"] == 200 and info["check"]["max_abs_difference"] <= 1e-5
+        assert any(("LSTM gates" if family == "crnn" else "deepsea_threshold") in n for n in info["rewrites"])
+        assert read_tsv(exports[family] / "targets.tsv")[0]["name"] == "8988T|DNase|None"
     rng = np.random.default_rng(5)
     x = np.stack([one_hot_string(random_dna(rng, 190) + "N" * 10) for _ in range(4)])
-    got = _reload_outside_repo(out, x, tmp_path / "elsewhere")
-    forward = model.predict(x, verbose=0)
-    np.testing.assert_allclose(got["keras"], forward, atol=1e-5)
-    np.testing.assert_allclose(got["single"], forward, atol=1e-5)
-    averaged = (forward + model.predict(x[:, ::-1, ::-1].copy(), verbose=0)) / 2
-    np.testing.assert_allclose(got["serve"], averaged, atol=1e-5)
+    got = _reload_outside_repo(exports, x, tmp_path / "elsewhere")
+    for family, model in models.items():
+        forward = model.predict(x, verbose=0)
+        averaged = (forward + model.predict(x[:, ::-1, ::-1].copy(), verbose=0)) / 2
+        np.testing.assert_allclose(got[family]["keras"], forward, atol=1e-5)
+        np.testing.assert_allclose(got[family]["single"], forward, atol=1e-5)
+        np.testing.assert_allclose(got[family]["serve"], averaged, atol=1e-5)
 
-    # A second export refuses to replace it unless --force; --force replaces only an export.
-    assert run(["export", "--model", source, out]) == cli.EXIT_USAGE
-    assert "already exists" in capsys.readouterr().err
-    assert run(["export", "--model", source, out, "--force"]) == 0
+
+def test_export_replaces_only_an_earlier_export(model_path, tmp_path, capsys):
+    out = tmp_path / "exported"
+    assert run(["export", "--model", model_path, out]) == 0
+    assert "conv1: leaky_relu_001 -> LeakyReLU" in capsys.readouterr().out
+    first = (out / "export.json").stat().st_mtime_ns
+    assert run(["export", "--model", model_path, out]) == cli.EXIT_USAGE
+    assert "already exists; pass --force" in capsys.readouterr().err
+    assert run(["export", "--model", model_path, out, "--force"]) == 0
+    assert (out / "export.json").stat().st_mtime_ns != first
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["exported"]  # nothing left beside it
     other = tmp_path / "other"
     other.mkdir()
     (other / "notes.txt").write_text("mine")
-    assert run(["export", "--model", source, other, "--force"]) == cli.EXIT_USAGE
+    assert run(["export", "--model", model_path, other, "--force"]) == cli.EXIT_USAGE
     assert "is not an earlier predict.py export" in capsys.readouterr().err
-    assert (other / "notes.txt").read_text() == "mine"
+    assert sorted(p.name for p in other.iterdir()) == ["notes.txt"]
 
 
 def test_export_gate_rewrite_is_checked(monkeypatch, tmp_path):
@@ -643,14 +655,29 @@ def test_destroyed_motif_drops_its_targets(trained, tmp_path, capsys):
     assert run(["variants", "--model", trained["path"], "--vcf", vcf, "--genome", genome, "-o", out,
                 "--no-progress"]) == 0
     result = read_h5(out)
-    ctcf = np.array([t["motifs"] == [CTCF] for t in trained["truth"]["targets"]])
+    drivers = [t["motifs"] for t in trained["truth"]["targets"]]
+    ctcf = np.array([m == [CTCF] for m in drivers])  # driven by CTCF alone
+    unrelated = np.array([CTCF not in m for m in drivers])
     core_rows = [i for i, v in enumerate(result["id"].tolist()) if v.startswith("core")]
     flank_rows = [i for i, v in enumerate(result["id"].tolist()) if v.startswith("flank")]
     diff = result["diff"]
     drop = -diff[np.ix_(core_rows, np.flatnonzero(ctcf))].mean()
-    others = np.abs(diff[np.ix_(core_rows, np.flatnonzero(~ctcf))]).mean()
+    others = np.abs(diff[np.ix_(core_rows, np.flatnonzero(unrelated))]).mean()
     flank = np.abs(diff[flank_rows]).mean()
     assert result["ref"][np.ix_(core_rows, np.flatnonzero(ctcf))].mean() > 0.5  # the site is seen
-    assert drop > 0.3, drop
-    assert drop > 5 * others, (drop, others)
+    print(f"CTCF targets: mean drop {drop:.3f}; unrelated targets: mean |diff| {others:.3f}; "
+          f"flank variants: mean |diff| {flank:.3f}")
+    assert drop > 0.25, drop
+    assert drop > 3 * others, (drop, others)
+    per_variant = -diff[np.ix_(core_rows, np.flatnonzero(ctcf))].mean(axis=1)
+    assert np.all(per_variant > 2 * np.abs(diff[np.ix_(core_rows, np.flatnonzero(unrelated))]).mean(axis=1))
     assert flank < 0.05 and flank < drop / 10, (flank, drop)
+
+
+def test_bench_predict_runs_on_a_small_model(model_path):
+    from bench import bench_predict
+
+    result = bench_predict.run(str(model_path), num_variants=12, batch_size=8, repeats=1)
+    assert result["variants"] == 12 and result["sequence_length"] == L
+    assert result["predict_variants"]["items_per_s"] > 0 and result["strand_predictor_prebuilt"]["items_per_s"] > 0
+    assert len(result["ratio_per_round"]) == 1 and result["cpu_ratio_median"] > 0
