@@ -681,3 +681,28 @@ def test_bench_predict_runs_on_a_small_model(model_path):
     assert result["variants"] == 12 and result["sequence_length"] == L
     assert result["predict_variants"]["items_per_s"] > 0 and result["strand_predictor_prebuilt"]["items_per_s"] > 0
     assert len(result["ratio_per_round"]) == 1 and result["cpu_ratio_median"] > 0
+
+
+@pytest.mark.slow
+def test_run_directory_made_by_train_py(synthetic_mat_dir, tmp_path, capsys):
+    """--model takes a run directory as train.py writes it; its files are never an output."""
+    import rundir
+    import train
+
+    run_dir = tmp_path / "run"
+    assert train.main(["--model", "cnn-300", "--filters", "8", "--sequence-length", "200",
+                       "--data", str(synthetic_mat_dir), "--out", str(run_dir), "--epochs", "1",
+                       "--steps-per-epoch", "2", "--batch-size", "16", "--verbose", "0"]) == 0
+    rng = np.random.default_rng(8)
+    sequences = {"a": random_dna(rng, 200), "b": random_dna(rng, 150)}
+    fasta = write_fasta(tmp_path / "in.fa", sequences)
+    out = tmp_path / "scores.h5"
+    assert run(["sequences", "--model", run_dir, "--fasta", fasta, "-o", out, "--no-progress"]) == 0
+    result = read_h5(out)
+    model = rundir.load_model(run_dir)
+    expected = reference_scores(model, [sequences["a"], "N" * 25 + sequences["b"] + "N" * 25])
+    np.testing.assert_allclose(result["scores"], expected, atol=1e-5)
+    assert result["attrs"]["model_sha256"] == rundir.RunDir(run_dir).model_sha256()
+    capsys.readouterr()
+    assert run(["sequences", "--model", run_dir, "--fasta", fasta, "-o", run_dir / "x.h5"]) == cli.EXIT_USAGE
+    assert "lies inside the run directory" in capsys.readouterr().err
