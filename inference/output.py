@@ -33,8 +33,7 @@ TSV_DIGITS = 7
 
 
 def resolve_format(out: str | os.PathLike, fmt: str | None) -> str:
-    """``fmt``, or from the output's suffix when None: ``.tsv``/``.txt`` (optionally ``.gz``-less) -> tsv,
-    anything else -> hdf5."""
+    """``fmt``, or from the output's suffix when None: ``.tsv``/``.txt`` -> tsv, anything else -> hdf5."""
     if fmt is not None:
         if fmt not in FORMATS:
             raise UserError(f"--format {fmt!r} is not one of {', '.join(FORMATS)}")
