@@ -18,7 +18,7 @@ from data.genome import GZIP_MAGIC, quiet_htslib
 from data.mat import DataError
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a million-variant VCF is held in memory once
 class Variant:
     """One (REF, ALT) pair of a VCF record; ``pos`` is the VCF's 1-based POS."""
 

@@ -44,7 +44,7 @@ def log2_odds_ratio(ref: np.ndarray, alt: np.ndarray, clip: float = ODDS_CLIP) -
     return (np.log2(a / (1 - a)) - np.log2(r / (1 - r))).astype(np.float32)
 
 
-@dataclass
+@dataclass(slots=True)
 class ScoredVariant:
     variant: Variant
     chrom: str  # the genome's name
