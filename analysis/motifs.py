@@ -448,7 +448,9 @@ def main(argv: list[str] | None = None) -> int:
         description="Turn the first-layer filters of a trained run into PFMs, write them as a MEME "
                     "file and match them against JASPAR CORE vertebrates with TOMTOM.")
     parser.add_argument("run_dir", help="run directory of a trained model")
-    parser.add_argument("--data", required=True, help="data directory (store or DeepSEA .mat files)")
+    parser.add_argument("--data", default=None,
+                        help="data directory (store or DeepSEA .mat files) [default: the one the run was "
+                             "trained on, from its config]")
     parser.add_argument("--n-sequences", type=int, default=4000,
                         help="training sequences passed through the model [default: %(default)s]")
     parser.add_argument("--activation-rule", choices=ACTIVATION_RULES, default="fraction",
@@ -484,11 +486,15 @@ def main(argv: list[str] | None = None) -> int:
             raise AnalysisError(f"--min-overlap must be >= 1, got {args.min_overlap}")
         run_dir = Path(args.run_dir)
         out = Path(args.out) if args.out else rundirs.motifs_dir(run_dir)
-        cfg = rundirs.run_model_config(run_dir)
+        config = rundirs.load_config(run_dir)
+        cfg = rundirs.model_config(config, str(rundirs.config_path(run_dir)))
+        data = args.data or rundirs.data_dir(config)
+        if data is None:
+            raise AnalysisError(f"{rundirs.config_path(run_dir)}: no data directory recorded; pass --data")
         targets = load_motifs(args.jaspar_release)
         model = rundirs.load_run_model(run_dir)
         length = int(model.inputs[0].shape[1])
-        x = sample_sequences(args.data, args.n_sequences, length, args.seed, args.split)
+        x = sample_sequences(data, args.n_sequences, length, args.seed, args.split)
         rows, counts, n_sites = analyse_filters(
             model, x, args.threshold_fraction, targets, batch_size=args.batch_size,
             q_threshold=args.q_threshold, rule=args.activation_rule, distance=args.distance,
@@ -516,7 +522,7 @@ def main(argv: list[str] | None = None) -> int:
         "qvalue_method": "Benjamini-Hochberg (scipy.stats.false_discovery_control) over each filter's "
                          "p-values against all targets, pi0 = 1",
         "targets": f"{args.jaspar_release} CORE vertebrates ({len(targets)} matrices)",
-        "synthetic_data": rundirs.is_synthetic(rundirs.load_config(run_dir))})
+        "data": str(data), "synthetic_data": rundirs.is_synthetic(config)})
     if args.logos:
         from analysis.plotting import save_figure
         save_figure(plot_logos(counts, rows, top=args.logos, targets=targets), rundirs.motif_file(out, "logos"))
