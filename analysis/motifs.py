@@ -361,7 +361,7 @@ def sample_sequences(data_dir: str | os.PathLike, n_sequences: int, sequence_len
 LOGO_COLOURS = "classic"  # logomaker's: A green, C blue, G orange, T red
 
 
-def information_logo(probabilities: np.ndarray, ax, start: int = 0, title: str | None = None):
+def information_logo(probabilities: np.ndarray, ax, start: int = 0, ylabel: str = "bits"):
     """Draw a (w, 4) A,C,G,T probability matrix as an information-content logo (bits) on ``ax``.
 
     ``start`` is the x position of the matrix's first column (to align two logos).
@@ -375,11 +375,9 @@ def information_logo(probabilities: np.ndarray, ax, start: int = 0, title: str |
     frame = pd.DataFrame(prob * ic[:, None], columns=list("ACGT"), index=np.arange(start, start + len(prob)))
     logomaker.Logo(frame, ax=ax, color_scheme=LOGO_COLOURS, show_spines=False)
     ax.set_ylim(0, 2)
-    ax.set_yticks([0, 1, 2])
-    ax.set_ylabel("bits", fontsize=7)
-    ax.tick_params(labelsize=6)
-    if title:
-        ax.set_title(title, fontsize=7, loc="left")
+    ax.set_yticks([0, 2])
+    ax.set_ylabel(ylabel, fontsize=6, rotation=0, ha="right", va="center")
+    ax.tick_params(labelsize=6, length=2)
     return ax
 
 
@@ -394,39 +392,62 @@ def aligned_match(row: dict, targets_by_id: dict[str, Motif]) -> tuple[np.ndarra
     return matrix, -int(row["offset"])  # target column j sits at filter position j - offset
 
 
-def plot_logo_pairs(counts: np.ndarray, rows: list[dict], targets: tuple[Motif, ...], axes=None):
-    """Logo of each row's filter (top) above its best JASPAR match, aligned by TOMTOM's offset.
+def logo_pair_axes(fig, subplot_spec, n: int) -> list[tuple]:
+    """``n`` (filter, match) axes pairs in ``subplot_spec``: each pair tight, pairs apart."""
+    from matplotlib.gridspec import GridSpecFromSubplotSpec
 
-    ``axes``: a sequence of 2 x len(rows) axes (filter, match, filter, match, ...) or None for a
-    new figure. The x axis is the position in the filter (1-based). Returns the figure.
+    outer = GridSpecFromSubplotSpec(n, 1, subplot_spec=subplot_spec, hspace=0.55)
+    pairs = []
+    for k in range(n):
+        inner = GridSpecFromSubplotSpec(2, 1, subplot_spec=outer[k], hspace=0.12)
+        top = fig.add_subplot(inner[0])
+        pairs.append((top, fig.add_subplot(inner[1], sharex=top)))
+    return pairs
+
+
+def logo_header(row: dict) -> str:
+    """Title of a logo pair: filter, sites, best match, orientation, q."""
+    return (f"filter {row['filter']} ({row['n_sites']} sites): {row['match_name']} {row['match_id']} "
+            f"({row['orientation']}), q = {row['q_value']:.1e}")
+
+
+def plot_logo_pairs(probabilities, rows: list[dict], targets: tuple[Motif, ...], axes=None):
+    """Logo of each row's filter (upper) above its best JASPAR match (lower), aligned by TOMTOM.
+
+    ``probabilities[f]`` is filter f's (w, 4) PFM (counts or probabilities). ``axes``: one
+    (upper, lower) pair per row, or None for a new figure. x is the position in the filter
+    (1-based); the match is shifted and, for ``rc``, reverse-complemented as TOMTOM aligned it.
+    Returns the figure.
     """
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     n = max(1, len(rows))
     if axes is None:
-        fig, grid = plt.subplots(2 * n, 1, figsize=(4.2, 1.25 * n), squeeze=False)
-        axes = list(grid[:, 0])
-    fig = axes[0].figure
+        fig = plt.figure(figsize=(4.4, 1.35 * n + 0.3))
+        axes = logo_pair_axes(fig, fig.add_gridspec(1, 1)[0], n)
+    fig = axes[0][0].figure
     by_id = {m.matrix_id: m for m in targets}
     for k, row in enumerate(rows):
-        top, bottom = axes[2 * k], axes[2 * k + 1]
-        width = counts[row["filter"]].shape[0]
-        information_logo(counts_to_probabilities(counts[row["filter"]]), top, start=1,
-                         title=f"filter {row['filter']} ({row['n_sites']} sites)")
+        top, bottom = axes[k]
+        width = np.asarray(probabilities[row["filter"]]).shape[0]
+        information_logo(counts_to_probabilities(probabilities[row["filter"]]), top, start=1, ylabel="filter")
+        top.set_title(logo_header(row), fontsize=6.5, loc="left", pad=2)
         match = aligned_match(row, by_id)
         lo, hi = 0.5, width + 0.5
         if match is not None:
             matrix, start = match
-            information_logo(matrix, bottom, start=start + 1,
-                             title=f"{row['match_name']} {row['match_id']} ({row['orientation']}), "
-                                   f"q = {row['q_value']:.1e}")
+            information_logo(matrix, bottom, start=start + 1, ylabel="JASPAR")
             lo, hi = min(lo, start + 0.5), max(hi, start + len(matrix) + 0.5)
-        for axis in (top, bottom):
-            axis.set_xlim(lo, hi)
-        top.set_xticklabels([])
-        bottom.set_xlabel("position in filter", fontsize=6)
-    if not rows:
-        axes[0].text(0.5, 0.5, "no matched filters", ha="center", transform=axes[0].transAxes)
+        top.set_xlim(lo, hi)
+        top.tick_params(labelbottom=False)
+        top.set_yticks([0, 2], ["", "2"])  # the lower logo's "2" would touch the upper's "0"
+        bottom.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if rows:
+        axes[len(rows) - 1][1].set_xlabel("position in filter (letter height: information content, bits)",
+                                          fontsize=6)
+    else:
+        axes[0][0].text(0.5, 0.5, "no matched filters", ha="center", transform=axes[0][0].transAxes)
     return fig
 
 
@@ -434,10 +455,7 @@ def plot_logos(counts: np.ndarray, rows: list[dict], top: int = 8,
                targets: tuple[Motif, ...] | None = None, release: str = DEFAULT_RELEASE, axes=None):
     """Logos of the ``top`` best-matching filters, each above its aligned JASPAR match."""
     ranked = sorted((r for r in rows if r["match_id"]), key=lambda r: r["q_value"])[:top]
-    fig = plot_logo_pairs(counts, ranked, load_motifs(release) if targets is None else targets, axes)
-    if axes is None:
-        fig.tight_layout()
-    return fig
+    return plot_logo_pairs(counts, ranked, load_motifs(release) if targets is None else targets, axes)
 
 
 # ----------------------------------------------------------------------------- CLI

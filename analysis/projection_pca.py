@@ -133,18 +133,17 @@ def plot_fig3(coords: np.ndarray, chosen: list[dict], probabilities: dict, targe
               title: str | None = None, explained: np.ndarray | None = None, caption: str | None = None):
     """The paper's Fig. 3 (PCA, labelled and coloured) with logos of labelled filters beside it."""
     import matplotlib.pyplot as plt
-    from matplotlib.gridspec import GridSpec
+
+    from analysis.motifs import logo_pair_axes
 
     shown = logo_rows(chosen, n_logos) if n_logos else []
-    n_rows = max(2 * len(shown), 1)
-    fig = plt.figure(figsize=(12.5, max(6.8, 0.62 * n_rows + 1.2)))
-    grid = GridSpec(n_rows, 2, figure=fig, width_ratios=(1.55, 1.0), wspace=0.18, hspace=0.9)
-    pca_ax = fig.add_subplot(grid[:, 0])
+    fig = plt.figure(figsize=(13.0, max(7.0, 1.25 * len(shown) + 1.4)))
+    grid = fig.add_gridspec(1, 2, width_ratios=(1.5, 1.0), wspace=0.16)
+    pca_ax = fig.add_subplot(grid[0])
     plot_projection_pca(coords, [point_label(r) for r in chosen], [r["family"] for r in chosen], ax=pca_ax,
                         title=title, explained=explained)
     if shown:
-        logo_axes = [fig.add_subplot(grid[i, 1]) for i in range(2 * len(shown))]
-        plot_logo_pairs(probabilities, shown, targets, axes=logo_axes)
+        plot_logo_pairs(probabilities, shown, targets, axes=logo_pair_axes(fig, grid[1], len(shown)))
     if caption:
         fig.text(0.01, 0.005, caption, fontsize=7, ha="left", va="bottom", wrap=True)
     fig.subplots_adjust(left=0.06, right=0.98, top=0.94, bottom=0.09)
@@ -269,7 +268,8 @@ def main(argv: list[str] | None = None) -> int:
     matching = f"{summary.get('distance', 'pearson')} TOMTOM vs {release}"
     title = f"{run_dir.name}: projection columns, {note}" + (f" ({SYNTHETIC_NOTE})" if synthetic else "")
     caption = (f"PCA of the 64-d projection-matrix columns of the filters whose best {release} CORE vertebrate "
-               f"match ({matching}, activation rule {summary.get('activation_rule', '?')}) passes the selection; "
+               f"match ({summary.get('distance', 'pearson')} TOMTOM; activation rule "
+               f"'{summary.get('activation_rule', '?')}') passes the selection; "
                "label: matched motif, (f) forward / (rc) reverse complement of the JASPAR matrix, filter index; "
                "colour: TF family (cyan C2H2 ZF, green bZIP, red homeodomain, purple bHLH, blue other). "
                "Logos: information content of labelled filters (best of each motif and orientation) above "

@@ -172,8 +172,7 @@ def test_logo_pairs_draw_filter_above_its_aligned_match():
     rows[0].update(filter=0, n_sites=7)
     fig = motifs.plot_logo_pairs({0: probs}, rows, targets)
     top, bottom = fig.axes
-    assert top.get_title(loc="left") == "filter 0 (7 sites)"
-    assert bottom.get_title(loc="left").startswith("CTCF MA0139.1 (f)")
+    assert top.get_title(loc="left").startswith("filter 0 (7 sites): CTCF MA0139.1 (f), q = ")
     # One letter per non-zero probability (logomaker glyphs are patches), y in bits.
     assert len(top.patches) == np.count_nonzero(probs) and top.get_ylim() == (0, 2)
     # The match starts 3 positions left of the filter, on a shared axis (filter position 1 = x 1).

@@ -142,5 +142,5 @@ def test_fig3_has_pca_beside_logo_pairs():
     pca, *logos = fig.axes
     assert pca.get_title() == "t" and len(pca.texts) == 3
     assert len(logos) == 4  # two pairs (f and rc): filter above its match
-    assert [a.get_title(loc="left").split(" (")[0] for a in logos] == ["filter 0", "CTCF MA0139.1", "filter 1",
-                                                                        "CTCF MA0139.1"]
+    assert [a.get_title(loc="left").split(":")[0] for a in logos[::2]] == ["filter 0 (5 sites)", "filter 1 (5 sites)"]
+    assert [a.get_ylabel() for a in logos] == ["filter", "JASPAR"] * 2
