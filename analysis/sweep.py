@@ -256,11 +256,12 @@ def plot_families(results: list[dict], axes=None):
                    jitter=0.04 if family == "danq" else 0.0)
     for ax in axes[1:]:
         ax.set_ylabel("")
-    n_seeds = max(s["n"] for s in summarise(results))
+    counts = sorted({s["n"] for s in summarise(results)})
+    seeds = f"{counts[0]}" if len(counts) == 1 else f"{counts[0]}-{counts[-1]}"
     suptitle = "Test AUPRC against first-layer size"
     if any(r["synthetic"] for r in results):
         suptitle += " (synthetic data)"
-    fig.suptitle(suptitle + f"; {n_seeds} seed(s) per point", fontsize=10)
+    fig.suptitle(suptitle + f"; {seeds} seed(s) per point", fontsize=10)
     fig.tight_layout()
     return fig
 

@@ -9,7 +9,7 @@
 #
 # scripts/figure_runs.sh trains small runs for Figs. 1-3 on a synthetic bundle; `make demo` makes the demo runs.
 # A figure whose runs are missing is skipped with a message; it is an error only when none can be drawn.
-# Override with environment variables: DEMO_RUNS, SWEEP_ROOT, FIG2_RUNS, FIG3_RUN, FIG_DIR, N_SEQUENCES, PY.
+# Override with environment variables: DEMO_RUNS, SWEEP_ROOT, FIG2_RUNS, FIG3_RUN, FIG3_Q, FIG_DIR, N_SEQUENCES, PY.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,6 +18,7 @@ DEMO_RUNS=${DEMO_RUNS:-runs/demo}
 SWEEP_ROOT=${SWEEP_ROOT:-runs/sweep}
 FIG2_RUNS=${FIG2_RUNS:-runs/fig2}
 FIG3_RUN=${FIG3_RUN:-$DEMO_RUNS/crnn-320-projection}
+FIG3_Q=${FIG3_Q:-1e-8}  # the paper's PCA threshold on the best match's q-value
 FIG_DIR=${FIG_DIR:-$DEMO_RUNS/figures}
 N_SEQUENCES=${N_SEQUENCES:-4000}
 export CUDA_VISIBLE_DEVICES=${CUDA_VISIBLE_DEVICES-}
@@ -60,7 +61,7 @@ fi
 echo "== Fig. 3: motifs of $FIG3_RUN (Pearson TOMTOM vs JASPAR 2018), PCA of its projection columns, logos"
 if [[ -d $FIG3_RUN ]]; then
     quiet "$PY" -m analysis.motifs "$FIG3_RUN" --n-sequences "$N_SEQUENCES"
-    quiet "$PY" -m analysis.projection_pca "$FIG3_RUN" -o "$FIG_DIR/fig3_projection_pca"
+    quiet "$PY" -m analysis.projection_pca "$FIG3_RUN" --q-threshold "$FIG3_Q" -o "$FIG_DIR/fig3_projection_pca"
     made=$((made + 1))
 else
     echo "   skipped (no run $FIG3_RUN; make demo, or FIG3_RUN=RUN_DIR of a projection run)"
