@@ -542,8 +542,11 @@ def main(argv: list[str] | None = None) -> int:
         "targets": f"{args.jaspar_release} CORE vertebrates ({len(targets)} matrices)",
         "data": str(data), "synthetic_data": rundirs.is_synthetic(config)})
     if args.logos:
-        from analysis.plotting import save_figure
-        save_figure(plot_logos(counts, rows, top=args.logos, targets=targets), rundirs.motif_file(out, "logos"))
+        from analysis.plotting import SYNTHETIC_NOTE, save_figure
+        fig = plot_logos(counts, rows, top=args.logos, targets=targets)
+        fig.suptitle(f"{run_dir.name}: best-matching filters, {args.distance} TOMTOM vs {args.jaspar_release}"
+                     + (f" ({SYNTHETIC_NOTE})" if rundirs.is_synthetic(config) else ""), fontsize=7)
+        save_figure(fig, rundirs.motif_file(out, "logos"))
     print(f"{k} of {len(rows)} learned motifs have a significant match (q < {args.q_threshold:g}) "
           f"[{args.distance} TOMTOM vs {args.jaspar_release}, activation rule {args.activation_rule}]")
     print(f"wrote {rundirs.motif_file(out, 'meme')}, {rundirs.motif_file(out, 'table')}, "

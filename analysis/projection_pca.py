@@ -130,23 +130,31 @@ def logo_rows(chosen: list[dict], n: int) -> list[dict]:
 
 
 def plot_fig3(coords: np.ndarray, chosen: list[dict], probabilities: dict, targets, n_logos: int = 8,
-              title: str | None = None, explained: np.ndarray | None = None, caption: str | None = None):
-    """The paper's Fig. 3 (PCA, labelled and coloured) with logos of labelled filters beside it."""
+              title: str | None = None, explained: np.ndarray | None = None, caption: str | None = None,
+              axes=None):
+    """The paper's Fig. 3 (PCA, labelled and coloured) with logos of labelled filters beside it.
+
+    ``axes``: ``(pca_ax, [(filter_ax, match_ax), ...])`` with one pair per logo shown
+    (:func:`logo_rows`), or None for a new figure. Returns the figure.
+    """
     import matplotlib.pyplot as plt
 
     from analysis.motifs import logo_pair_axes
 
     shown = logo_rows(chosen, n_logos) if n_logos else []
-    fig = plt.figure(figsize=(13.0, max(7.0, 1.25 * len(shown) + 1.4)))
-    grid = fig.add_gridspec(1, 2, width_ratios=(1.5, 1.0), wspace=0.16)
-    pca_ax = fig.add_subplot(grid[0])
+    if axes is None:
+        fig = plt.figure(figsize=(13.0, max(7.0, 1.25 * len(shown) + 1.4)))
+        grid = fig.add_gridspec(1, 2, width_ratios=(1.5, 1.0), wspace=0.16)
+        axes = (fig.add_subplot(grid[0]), logo_pair_axes(fig, grid[1], len(shown)) if shown else [])
+        fig.subplots_adjust(left=0.06, right=0.98, top=0.94, bottom=0.09)
+    pca_ax, pairs = axes
+    fig = pca_ax.figure
     plot_projection_pca(coords, [point_label(r) for r in chosen], [r["family"] for r in chosen], ax=pca_ax,
                         title=title, explained=explained)
     if shown:
-        plot_logo_pairs(probabilities, shown, targets, axes=logo_pair_axes(fig, grid[1], len(shown)))
+        plot_logo_pairs(probabilities, shown, targets, axes=pairs)
     if caption:
         fig.text(0.01, 0.005, caption, fontsize=7, ha="left", va="bottom", wrap=True)
-    fig.subplots_adjust(left=0.06, right=0.98, top=0.94, bottom=0.09)
     return fig
 
 
