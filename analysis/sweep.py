@@ -193,6 +193,8 @@ def reference_line(values: list[float | None]) -> float | None:
 def plot_sweep(results: list[dict], ax=None, title: str | None = None, jitter: float = 0.0):
     """Test AUPRC against first-layer size for one family: the four variants, seeds and mean +- s.d.
 
+    Per variant and size, one small dot per seed and the mean over seeds with a one-s.d. bar.
+
     ``jitter``: offset between variants along x as a fraction of the spacing of the sizes (the
     paper jitters its DanQ panel); multiplicative on a log axis (sizes spanning over 4x). Draws
     the chance line and, when recorded, the oracle line. Returns the figure.
@@ -211,8 +213,7 @@ def plot_sweep(results: list[dict], ax=None, title: str | None = None, jitter: f
         for xi, s in zip(x, stats):
             ax.scatter(np.full(s["n"], xi), s["values"], s=10, color=colour, alpha=0.45, linewidths=0,
                        zorder=2)
-        n_seeds = max(s["n"] for s in stats)
-        label = VARIANT_LABELS[variant] + (f" (mean \u00b1 s.d., {n_seeds} seeds)" if n_seeds > 1 else "")
+        label = VARIANT_LABELS[variant]
         ax.errorbar(x, [s["mean"] for s in stats], yerr=[s["std"] for s in stats], fmt="o-", color=colour,
                     markersize=5, capsize=3, linewidth=1.2, label=label, zorder=3)
     chance = reference_line([r["chance"] for r in results])
@@ -261,7 +262,7 @@ def plot_families(results: list[dict], axes=None):
     suptitle = "Test AUPRC against first-layer size"
     if any(r["synthetic"] for r in results):
         suptitle += " (synthetic data)"
-    fig.suptitle(suptitle + f"; {seeds} seed(s) per point", fontsize=10)
+    fig.suptitle(suptitle + f": mean \u00b1 s.d. over {seeds} seed(s), small dots = single seeds", fontsize=10)
     fig.tight_layout()
     return fig
 

@@ -118,12 +118,12 @@ def test_plot_from_evaluated_runs(tmp_path):
     assert all(r["chance"] == pytest.approx(0.2) for r in results)
     fig = sweep.plot_families(results)
     assert [ax.get_title() for ax in fig.axes] == ["CNN", "DanQ-style (CNN + BiLSTM)"]
-    assert "synthetic data" in fig._suptitle.get_text() and "3 seed(s)" in fig._suptitle.get_text()
+    assert "synthetic data" in fig._suptitle.get_text() and "over 3 seed(s)" in fig._suptitle.get_text()
     for ax, family in zip(fig.axes, ("cnn", "danq")):
         # Mean +- s.d. over seeds: the error-bar containers hold the means.
         means = {c.get_label(): c.lines[0] for c in ax.containers}
         for variant in ("plain", "projection+dropout"):
-            line = means[f"{VARIANT_LABELS[variant]} (mean \u00b1 s.d., 3 seeds)"]
+            line = means[VARIANT_LABELS[variant]]
             expected = [np.mean(values[(family, variant, f)]) for f in (300, 500)]
             np.testing.assert_allclose(np.asarray(line.get_ydata(), float), expected)
             x = np.asarray(line.get_xdata(), float)
