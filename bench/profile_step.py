@@ -58,24 +58,36 @@ def op_events(xplane_path: str) -> list[tuple[str, str, float]]:
                 continue
             for event in line.events:
                 label = plane.event_metadata[event.metadata_id].name
-                if ":" not in label:  # executor bookkeeping, thread-pool regions
+                if ":" not in label or "::" in label:  # executor and thread-pool regions
                     continue
                 name, op_type = label.rsplit(":", 1)
                 events.append((name, op_type, event.duration_ps / 1e9))
     return events
 
 
-def classify(name: str, layer_names: Sequence[str]) -> tuple[str, str]:
+def _unnumbered(scope: str, names: Sequence[str]) -> str:
+    """``crnn_1`` -> ``crnn`` when the unnumbered form is a known name (TF numbers repeat calls)."""
+    base = re.sub(r"_\d+$", "", scope)
+    return base if base in names else scope
+
+
+def short_op_name(name: str, model_name: str, layer_names: Sequence[str]) -> str:
+    """The op's name inside its function body, without the model and tape scopes."""
+    inner = re.sub(r"^.*?/gradients/", "grad of ", name.split("//")[-1])
+    parts = [_unnumbered(p, [model_name, *layer_names]) for p in inner.split("/")]
+    return "/".join(p for p in parts if p not in ("gradient_tape", model_name))
+
+
+def classify(name: str, model_name: str, layer_names: Sequence[str]) -> tuple[str, str]:
     """``(layer, phase)`` of an op from its name scope; phase is forward, gradient or optimizer."""
-    parts = [re.sub(r"_\d+$", "", p) for p in name.replace("//", "/").split("/")]
+    parts = [_unnumbered(p, [model_name, *layer_names]) for p in name.replace("//", "/").split("/")]
     phase = "gradient" if parts[0] == "gradient_tape" else "forward"
     if parts[0] in ("adam", "sgd", "rmsprop") or parts[0].startswith(("Assign", "AddN")):
         phase = "optimizer"
     layer = next((p for p in parts if p in layer_names), None)
     if layer == "bilstm":
         sub = next((p for p in parts if p in ("forward_lstm", "backward_lstm")), "")
-        in_loop = "while" in parts
-        layer = f"bilstm/{sub}" + (" (time loop)" if in_loop else "")
+        layer = f"bilstm/{sub}" + (" (time loop)" if "while" in parts else "")
     elif layer is None:
         layer = "loss" if any("loss" in p for p in parts) else "(other)"
     return layer, phase
@@ -112,11 +124,10 @@ def profile(model, batch_size: int, *, steps: int, warmup: int, seed: int = 0) -
     layer_names = [layer.name for layer in model.layers]
     by_layer, by_type, by_op = collections.Counter(), collections.Counter(), collections.Counter()
     for name, op_type, ms in events:
-        layer, phase = classify(name, layer_names)
+        layer, phase = classify(name, model.name, layer_names)
         by_layer[(layer, phase)] += ms / steps
         by_type[op_type] += ms / steps
-        short = re.sub(r"_\d+(?=/|$)", "", name.split("//")[-1])
-        by_op[(layer, phase, short, op_type)] += ms / steps
+        by_op[(layer, phase, short_op_name(name, model.name, layer_names), op_type)] += ms / steps
     return {"wall_s": statistics.median(walls), "by_layer": by_layer, "by_type": by_type,
             "by_op": by_op, "total_ms": sum(by_type.values())}
 

@@ -68,57 +68,57 @@ class LSTM(keras.layers.LSTM):
         if not self.uses_fast_loop(mask):
             return super().inner_loop(sequences, initial_state, mask, training=training)
         cell = self.cell
-        units = cell.units
+        units, features = cell.units, sequences.shape[-1]
         h0, c0 = initial_state[0], initial_state[1]
         if self.go_backwards:
-            sequences = ops.flip(sequences, axis=1)
-        batch, time = ops.shape(sequences)[0], ops.shape(sequences)[1]
-        steps = ops.transpose(sequences, (1, 0, 2))  # (time, batch, features)
-        gate_scale, gate_offset, gate_fn = _gate_form(cell.recurrent_activation)
-        # Per-gate affine folded into the weights: z' = scale * z + offset, gate = gate_fn(z').
-        scale = ops.convert_to_tensor([gate_scale] * 3 + [1.0], dtype=steps.dtype)
-        offset = ops.convert_to_tensor([gate_offset] * 3 + [0.0], dtype=steps.dtype)
+            sequences = tf.reverse(sequences, [1])
+        time, batch = tf.shape(sequences)[1], tf.shape(sequences)[0]
+        flat = tf.reshape(tf.transpose(sequences, (1, 0, 2)), (-1, features))  # (time*batch, features)
+        scale, offset, gate_fn = _gate_form(cell.recurrent_activation)
 
-        kernels = ops.split(cell.kernel, 4, axis=1)
-        recurrent = ops.split(cell.recurrent_kernel, 4, axis=1)
-        recurrent = ops.stack([recurrent[g] for g in _GATE_ORDER]) * scale[:, None, None]
+        # Weights split per gate, in gate order (i, f, o, c), with the affine part of the
+        # gate activation folded in (z' = scale * z + offset for i, f, o; c unchanged).
+        scales, offsets = (scale,) * 3 + (1.0,), (offset,) * 3 + (0.0,)
+        kernel = tf.split(cell.kernel, 4, axis=1)
+        kernel = [kernel[g] * s for g, s in zip(_GATE_ORDER, scales)]
+        recurrent = tf.split(cell.recurrent_kernel, 4, axis=1)
+        recurrent = tf.stack([recurrent[g] * s for g, s in zip(_GATE_ORDER, scales)])
+        bias = tf.split(cell.bias, 4) if cell.use_bias else [0.0] * 4
+        bias = [bias[g] * s + o for g, s, o in zip(_GATE_ORDER, scales, offsets)]
+        bias = [tf.broadcast_to(tf.cast(b, flat.dtype), (units,)) for b in bias]
 
-        # Input projection of every step at once, laid out (time, 4, batch, units).
+        # Input projection of all steps at once, laid out (time, 4, batch, units).
         if training and 0.0 < cell.dropout < 1.0:
-            masks = cell.get_dropout_mask(sequences[:, 0, :])
-            projected = ops.stack([ops.matmul(steps * masks[g], kernels[g]) for g in _GATE_ORDER], 1)
+            masks = cell.get_dropout_mask(sequences[:, 0, :])  # 4 masks, gate order i, f, c, o
+            masks = [tf.reshape(tf.tile(masks[g][None], (time, 1, 1)), (-1, features))
+                     for g in _GATE_ORDER]
+            projected = tf.stack([tf.nn.bias_add(tf.matmul(flat * m, k), b)
+                                  for m, k, b in zip(masks, kernel, bias)])
+            projected = tf.transpose(tf.reshape(projected, (4, time, batch, units)), (1, 0, 2, 3))
         else:
-            kernel = ops.concatenate([kernels[g] for g in _GATE_ORDER], axis=1)
-            projected = ops.matmul(ops.reshape(steps, (time * batch, -1)), kernel)
-            projected = ops.transpose(ops.reshape(projected, (time, batch, 4, units)), (0, 2, 1, 3))
-        shift = offset[:, None]
-        if cell.use_bias:
-            biases = ops.split(cell.bias, 4, axis=0)
-            shift = shift + ops.stack([biases[g] for g in _GATE_ORDER]) * scale[:, None]
-        projected = projected * scale[:, None, None] + shift[:, None, :]
+            projected = tf.nn.bias_add(tf.matmul(flat, tf.concat(kernel, 1)), tf.concat(bias, 0))
+            projected = tf.transpose(tf.reshape(projected, (time, batch, 4, units)), (0, 2, 1, 3))
 
         if training and 0.0 < cell.recurrent_dropout < 1.0:
-            rec_masks = cell.get_recurrent_dropout_mask(h0)
-            rec_masks = ops.stack([rec_masks[g] for g in _GATE_ORDER])  # (4, batch, units)
+            rec_masks = cell.get_recurrent_dropout_mask(h0)  # 4 masks, gate order i, f, c, o
+            rec_masks = tf.stack([rec_masks[g] for g in _GATE_ORDER])  # (4, batch, units)
 
-            def recurrent_term(h):
-                return ops.matmul(ops.expand_dims(h, 0) * rec_masks, recurrent)
+            def recurrent_term(h):  # the four (h * m_g) @ R_g as one batched matmul
+                return tf.matmul(h[None] * rec_masks, recurrent)
         else:
             def recurrent_term(h):
-                return ops.matmul(h, recurrent)  # (4, batch, units) by broadcasting
+                return tf.matmul(h[None], recurrent)
 
         activation = cell.activation
-
-        time = tf.shape(projected)[0]
         inputs = tf.TensorArray(projected.dtype, size=time, element_shape=projected.shape[1:])
         inputs = inputs.unstack(projected)
         outputs = tf.TensorArray(h0.dtype, size=time if self.return_sequences else 1,
                                  element_shape=h0.shape)
 
         def step(t, h, c, outputs):
-            z = inputs.read(t) + recurrent_term(h)
-            ifo, z_c = tf.split(z, [3, 1], axis=0)
-            i, f, o = tf.unstack(gate_fn(ifo), 3, axis=0)
+            z = inputs.read(t) + recurrent_term(h)  # (4, batch, units)
+            ifo, z_c = tf.split(z, [3, 1])
+            i, f, o = tf.unstack(gate_fn(ifo))
             c = f * c + i * activation(z_c[0])
             h = o * activation(c)
             outputs = outputs.write(t if self.return_sequences else 0, h)
@@ -127,8 +127,7 @@ class LSTM(keras.layers.LSTM):
         _, h, c, outputs = tf.while_loop(lambda t, *_: t < time, step, (0, h0, c0, outputs),
                                          maximum_iterations=time)
         # (batch, time, units) in processing order, as the stock loop returns them.
-        outputs = tf.transpose(outputs.stack(), (1, 0, 2))
-        return h, outputs, [h, c]
+        return h, tf.transpose(outputs.stack(), (1, 0, 2)), [h, c]
 
 
 def to_stock_lstm(model: keras.Model) -> keras.Model:
