@@ -22,25 +22,7 @@ import tempfile
 import time
 from typing import Sequence
 
-LSTM_BUILDS = ("fast", "stock", "plain")
-
-
-def build_variant(preset: str, lstm: str, *, policy: str | None = None):
-    """The preset's model with the LSTM build ``lstm``: ``fast`` (``models.lstm.LSTM``, the
-    default build), ``stock`` (``keras.layers.LSTM``, same maths) or ``plain`` (stock LSTM
-    with Keras' sigmoid gates: what an unmodified Keras model of this shape costs)."""
-    import models
-    from models.lstm import to_stock_lstm
-
-    config = models.resolve_config(preset)
-    if lstm == "plain" and "gate" in config:
-        config["gate"] = "sigmoid"
-    kwargs = {"output_dtype": "float32"} if policy and policy != "float32" else {}
-    model = models.build_model(config, **kwargs)
-    if lstm in ("stock", "plain"):
-        model = to_stock_lstm(model)
-    return model
-
+from bench.variants import LSTM_BUILDS, build_variant
 
 def op_events(xplane_path: str) -> list[tuple[str, str, float]]:
     """``(op name, op type, milliseconds)`` of every TensorFlow op executed on the host."""
@@ -178,11 +160,9 @@ def main(argv: Sequence[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import keras
     import tensorflow as tf
 
     tf.config.threading.set_inter_op_parallelism_threads(args.inter_op_threads)
-    keras.config.set_dtype_policy(args.policy)
     model = build_variant(args.model, args.lstm, policy=args.policy)
     result = profile(model, args.batch_size, steps=args.steps, warmup=args.warmup)
     title = (f"{args.model}, LSTM build {args.lstm}, batch {args.batch_size}, {args.policy}, "
