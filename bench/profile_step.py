@@ -47,17 +47,24 @@ def op_events(xplane_path: str) -> list[tuple[str, str, float]]:
     return events
 
 
+INNER_LAYERS = ("forward_lstm", "backward_lstm")  # inside Bidirectional
+
+
 def _unnumbered(scope: str, names: Sequence[str]) -> str:
     """``crnn_1`` -> ``crnn`` when the unnumbered form is a known name (TF numbers repeat calls)."""
     base = re.sub(r"_\d+$", "", scope)
-    return base if base in names else scope
+    return base if base in names or base in INNER_LAYERS else scope
 
 
 def short_op_name(name: str, model_name: str, layer_names: Sequence[str]) -> str:
     """The op's name inside its function body, without the model and tape scopes."""
-    inner = re.sub(r"^.*?/gradients/", "grad of ", name.split("//")[-1])
+    inner = name.split("//")[-1]
+    grad = "/gradients/" in inner
+    inner = re.sub(r"^.*?/gradients/", "", inner)
     parts = [_unnumbered(p, [model_name, *layer_names]) for p in inner.split("/")]
-    return "/".join(p for p in parts if p not in ("gradient_tape", model_name))
+    parts = [p for p in parts if p not in ("gradient_tape", model_name, "body")
+             and not re.fullmatch(r"_\d+", p)]
+    return ("grad of " if grad else "") + "/".join(parts)
 
 
 def classify(name: str, model_name: str, layer_names: Sequence[str]) -> tuple[str, str]:
@@ -68,7 +75,7 @@ def classify(name: str, model_name: str, layer_names: Sequence[str]) -> tuple[st
         phase = "optimizer"
     layer = next((p for p in parts if p in layer_names), None)
     if layer == "bilstm":
-        sub = next((p for p in parts if p in ("forward_lstm", "backward_lstm")), "")
+        sub = next((p for p in parts if p in INNER_LAYERS), "")
         layer = f"bilstm/{sub}" + (" (time loop)" if "while" in parts else "")
     elif layer is None:
         layer = "loss" if any("loss" in p for p in parts) else "(other)"
