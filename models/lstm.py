@@ -11,7 +11,11 @@ the loop-invariant work hoisted out of the time loop:
 - the four per-gate recurrent products ``(h * m_g) @ R_g`` as one batched matmul against the
   kernel split once, outside the loop, into a ``(4, units, units)`` stack;
 - the gates stored in the order i, f, o, c so the recurrent activation runs once per step
-  on the three sigmoid-like gates.
+  on the three sigmoid-like gates, with the affine part of Keras 2's hard sigmoid folded
+  into the weights (``clip(0.2 z + 0.5, 0, 1) == relu6(1.2 z + 3) / 6``).
+
+The loop is a ``tf.while_loop`` (this layer needs the TensorFlow backend, the project's);
+its gradient is TensorFlow's autodiff. docs/ROOFLINE.md has the profiles.
 
 The masks are the stock cell's own (``LSTMCell.get_dropout_mask`` /
 ``get_recurrent_dropout_mask``: four masks per kind, drawn in gate order i, f, c, o from the

@@ -157,3 +157,18 @@ def test_keras_internals_it_relies_on():
     masks = cell.get_recurrent_dropout_mask(np.ones((2, 3), "float32"))
     assert len(masks) == 4 and cell.get_recurrent_dropout_mask(None) is masks
     cell.reset_recurrent_dropout_mask()
+
+
+def test_mixed_bfloat16_matches_stock_under_the_same_policy():
+    x = np.random.default_rng(0).normal(size=(3, 7, 5)).astype("float32")
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    try:
+        stock, fast = pair(recurrent_dropout=0.3, recurrent_activation=blocks.keras2_hard_sigmoid,
+                           return_sequences=True)
+        (y_stock, g_stock), (y_fast, g_fast) = run(stock, x, True), run(fast, x, True)
+    finally:
+        keras.config.set_dtype_policy("float32")
+    assert y_fast[0].dtype == y_stock[0].dtype == "bfloat16"
+    np.testing.assert_allclose(y_fast[0].astype("float32"), y_stock[0].astype("float32"), atol=0.02)
+    for a, b in zip(g_stock, g_fast):
+        np.testing.assert_allclose(np.asarray(b, "float32"), np.asarray(a, "float32"), atol=0.05)
