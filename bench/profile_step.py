@@ -141,9 +141,8 @@ def markdown(result: dict, *, title: str, batch_size: int, top: int) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m bench.profile_step", description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = argparse.ArgumentParser(prog="python -m bench.profile_step",
+                                     description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default="crnn-320-projection", help="model preset [default: %(default)s]")
     parser.add_argument("--batch-size", type=int, default=64, help="[default: %(default)s]")
     parser.add_argument("--lstm", choices=LSTM_BUILDS, default="fast",
@@ -151,7 +150,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--policy", default="float32",
                         help="Keras dtype policy, e.g. mixed_bfloat16 [default: %(default)s]")
     parser.add_argument("--steps", type=int, default=2, help="profiled steps [default: %(default)s]")
-    parser.add_argument("--warmup", type=int, default=2, help="unprofiled warm-up steps [default: %(default)s]")
+    parser.add_argument("--warmup", type=int, default=2,
+                        help="unprofiled warm-up steps [default: %(default)s]")
     parser.add_argument("--inter-op-threads", type=int, default=1,
                         help="TensorFlow inter-op threads; 1 runs ops one at a time so their "
                              "durations add up [default: %(default)s]")
@@ -170,7 +170,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     import tensorflow as tf
 
     tf.config.threading.set_inter_op_parallelism_threads(args.inter_op_threads)
-    model = build_variant(args.model, args.lstm, policy=args.policy)
+    if args.output and not os.path.isdir(os.path.dirname(os.path.abspath(args.output))):
+        print(f"error: the directory of --output {args.output} does not exist", file=sys.stderr)
+        return 2
+    try:
+        model = build_variant(args.model, args.lstm, policy=args.policy)
+    except ValueError as err:  # unknown preset or dtype policy
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     result = profile(model, args.batch_size, steps=args.steps, warmup=args.warmup)
     title = (f"{args.model}, LSTM build {args.lstm}, batch {args.batch_size}, {args.policy}, "
              f"inter-op threads {args.inter_op_threads}")

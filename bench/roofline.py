@@ -41,10 +41,10 @@ FRACTION_TARGET = 0.55           # faithful crnn-320-projection, batch 256, of t
 BF16_TARGETS = {"crnn-320-projection": 1.3, "cnn-1000-projection": 1.6}
 LSTM_MODEL = "crnn-320-projection"
 
-FULL = {"matmul_size": MATMUL_SIZE, "batch_size": 256, "large_batch_size": 64, "lstm_batches": (64, 256), "bf16_batch": 128,
-        "warmup": 1, "repeats": 3}
-QUICK = {"matmul_size": 256, "batch_size": 8, "large_batch_size": 4, "lstm_batches": (4,), "bf16_batch": 4,
-         "warmup": 1, "repeats": 2}
+FULL = {"matmul_size": MATMUL_SIZE, "batch_size": 256, "large_batch_size": 64,
+        "lstm_batches": (64, 256), "bf16_batch": 128, "warmup": 1, "repeats": 3}
+QUICK = {"matmul_size": 256, "batch_size": 8, "large_batch_size": 4, "lstm_batches": (4,),
+         "bf16_batch": 4, "warmup": 1, "repeats": 2}
 
 
 def _log(message: str) -> None:
@@ -295,7 +295,8 @@ def markdown(result: dict) -> str:
                   "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
         for r in result["lstm"]:
             fast = r["fast"]
-            ok = r["cpu_fast_vs_plain"] >= 1.0 and (r["batch"] != 256 or fast["cpu_fraction"] >= FRACTION_TARGET)
+            ok = r["cpu_fast_vs_plain"] >= 1.0 and (
+                r["batch"] != 256 or fast["cpu_fraction"] >= FRACTION_TARGET)
             lines.append(f"| {r['batch']} | {fast['seq_per_s']:,.1f} | {r['stock']['seq_per_s']:,.1f} | "
                          f"{r['plain']['seq_per_s']:,.1f} | {r['fast_vs_stock']:.2f}x, "
                          f"{r['cpu_fast_vs_stock']:.2f}x | {r['fast_vs_plain']:.2f}x, "
@@ -327,7 +328,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="comma-separated presets for the models section [default: %(default)s]")
     parser.add_argument("--repeats", type=int, help="timed rounds [default: 3]")
     parser.add_argument("--quick", action="store_true",
-                        help="tiny batches and 2 rounds: a smoke test, not a measurement [default: %(default)s]")
+                        help="tiny batches and 2 rounds: a smoke test, not a measurement "
+                             "[default: %(default)s]")
     return parser
 
 
@@ -340,6 +342,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if bad or not sections or (args.repeats is not None and args.repeats < 1):
         print(f"error: unknown section or model {', '.join(bad) or '(none given)'} or --repeats < 1; "
               f"sections: {', '.join(SECTIONS)}; models: {', '.join(known)}", file=sys.stderr)
+        return 2
+    if args.output and not os.path.isdir(os.path.dirname(os.path.abspath(args.output))):
+        print(f"error: the directory of --output {args.output} does not exist", file=sys.stderr)
         return 2
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from bench.common import command_string, machine_info, write_text_atomic
