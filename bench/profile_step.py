@@ -169,7 +169,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import tensorflow as tf
 
-    tf.config.threading.set_inter_op_parallelism_threads(args.inter_op_threads)
+    try:
+        tf.config.threading.set_inter_op_parallelism_threads(args.inter_op_threads)
+    except RuntimeError:  # TensorFlow already started in this process (e.g. under pytest)
+        print("warning: TensorFlow is already initialised; --inter-op-threads is ignored",
+              file=sys.stderr)
+    threads = tf.config.threading.get_inter_op_parallelism_threads() or "default"
     if args.output and not os.path.isdir(os.path.dirname(os.path.abspath(args.output))):
         print(f"error: the directory of --output {args.output} does not exist", file=sys.stderr)
         return 2
@@ -180,7 +185,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     result = profile(model, args.batch_size, steps=args.steps, warmup=args.warmup)
     title = (f"{args.model}, LSTM build {args.lstm}, batch {args.batch_size}, {args.policy}, "
-             f"inter-op threads {args.inter_op_threads}")
+             f"inter-op threads {threads}")
     text = markdown(result, title=title, batch_size=args.batch_size, top=args.top)
     if args.output:
         from bench.common import write_text_atomic
