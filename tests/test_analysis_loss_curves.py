@@ -4,6 +4,7 @@ import json
 import numpy as np
 
 from analysis import loss_curves
+from helpers import write_run_config
 from analysis.runs import read_history, variant_of
 
 HISTORY = """epoch,loss,val_loss,lr
@@ -17,12 +18,8 @@ HISTORY = """epoch,loss,val_loss,lr
 
 
 def make_run(root, name, projection_dim, dropout, history=HISTORY, family="cnn", data=None):
-    run = root / name
-    run.mkdir()
-    config = {"family": family, "filters": 300, "projection_dim": projection_dim, "dropout": dropout}
-    if data is not None:
-        config = {"model": config, "data": {"path": str(data)}, "seed": 0}
-    (run / "config.json").write_text(json.dumps(config))
+    run = write_run_config(root / name, {"family": family, "filters": 300, "projection_dim": projection_dim,
+                                         "dropout": dropout}, data=data, seed=0)
     (run / "history.csv").write_text(history)
     return run
 

@@ -4,6 +4,8 @@ import re
 from pathlib import Path
 
 import pytest
+from cli import UserError
+from helpers import write_run_config
 
 from analysis import runs
 
@@ -23,14 +25,7 @@ def test_no_other_analysis_module_spells_a_run_file_name():
 
 
 def make_run(root, name, metrics=None, per_target=None, data=None, seed=None):
-    run = root / name
-    run.mkdir(parents=True)
-    config = {"model": {"family": "cnn", "filters": 8}}
-    if data is not None:
-        config["data"] = {"path": str(data)}
-    if seed is not None:
-        config["args"] = {"seed": seed}
-    (run / "config.json").write_text(json.dumps(config))
+    run = write_run_config(root / name, {"family": "cnn", "filters": 8}, data=data, seed=seed)
     if metrics is not None:
         (run / "metrics_test.json").write_text(json.dumps(metrics))
     if per_target is not None:
@@ -61,5 +56,5 @@ def test_evaluated_runs_one_or_two_levels_deep(tmp_path):
     assert [p.relative_to(tmp_path).as_posix() for p in runs.evaluated_runs(tmp_path)] == ["cell/seed0", "flat"]
     assert runs.training_state(tmp_path / "cell" / "seed1") == "partial"
     assert runs.training_state(tmp_path / "missing") == "new"
-    with pytest.raises(runs.AnalysisError, match="config.json: file not found"):
+    with pytest.raises(UserError, match="no such run directory"):
         runs.load_config(tmp_path / "missing")

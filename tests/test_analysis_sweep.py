@@ -3,6 +3,7 @@ import json
 
 import numpy as np
 import pytest
+from helpers import write_run_config
 
 from analysis import sweep
 from analysis.plotting import VARIANT_LABELS
@@ -35,10 +36,11 @@ def test_shards_partition_the_grid():
 
 def test_cell_states_and_commands(tmp_path):
     new, partial, trained, done = (tmp_path / name for name in ("new", "partial", "trained", "done"))
-    (partial / "checkpoint").mkdir(parents=True)
-    (partial / "checkpoint" / "state.json").write_text(json.dumps({"epoch": 3, "finished": None}))
-    (trained / "checkpoint").mkdir(parents=True)
-    (trained / "checkpoint" / "state.json").write_text(json.dumps({"epoch": 9, "finished": "early_stopping"}))
+    for run, epoch, finished in ((partial, 3, None), (trained, 9, "early_stopping")):
+        (run / "checkpoint").mkdir(parents=True)
+        (run / "checkpoint" / f"epoch-{epoch:04d}.keras").write_text("")
+        (run / "checkpoint" / "state.json").write_text(json.dumps(
+            {"epoch": epoch, "finished": finished, "model_file": f"epoch-{epoch:04d}.keras"}))
     done.mkdir()
     (done / "metrics_test.json").write_text("{}")
     assert [sweep.cell_state(p) for p in (new, partial, trained, done)] == ["new", "partial", "trained", "done"]
@@ -81,13 +83,9 @@ def test_seeds_give_one_run_directory_each(tmp_path, capsys):
 
 def make_evaluated_run(root, family, filters, projection_dim, dropout, auprc, seed=0, data=None,
                        oracle=None):
-    run = root / f"{family}-{filters}-{projection_dim}-{dropout}" / f"seed{seed}"
-    run.mkdir(parents=True)
-    config = {"seed": seed, "model": {"family": family, "filters": filters, "projection_dim": projection_dim,
-                                      "dropout": dropout}}
-    if data is not None:
-        config["data"] = {"path": str(data)}
-    (run / "config.json").write_text(json.dumps(config))
+    run = write_run_config(root / f"{family}-{filters}-{projection_dim}-{dropout}" / f"seed{seed}",
+                           {"family": family, "filters": filters, "projection_dim": projection_dim,
+                            "dropout": dropout}, data=data, seed=seed)
     metrics = {"mean_auprc": auprc, "mean_auroc": 0.9, "num_pairs": 100}
     if oracle is not None:
         metrics["oracle_auprc"] = oracle
