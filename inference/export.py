@@ -103,6 +103,9 @@ def portable_model(model):
     import keras
 
     from models import blocks
+    from models.lstm import to_stock_lstm
+
+    model = to_stock_lstm(model)  # the project's faster LSTM has the stock layer's weights and maths
 
     stock = _stock_activations()
     gate = keras.saving.get_registered_name(blocks.keras2_hard_sigmoid)
