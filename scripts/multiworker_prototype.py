@@ -33,35 +33,36 @@ EXIT_CLUSTER = 4  # a worker was lost (one that never joins: killed by the start
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--data", required=True, help="an existing data store (python -m data.convert makes one)")
-    parser.add_argument("--out", required=True, help="run directory (written by the chief only)")
-    parser.add_argument("--resume", action="store_true", help="continue the run directory's last completed epoch")
-    parser.add_argument("--distribute", choices=("none", "multi-worker"), default="multi-worker",
-                        help="multi-worker: training.distributed.fit; none: Keras Model.fit")
-    parser.add_argument("--model", default="cnn-500-dropout", help="preset")
-    parser.add_argument("--filters", type=int, default=8, help="first-layer filters")
-    parser.add_argument("--sequence-length", type=int, default=200, help="centre crop")
-    parser.add_argument("--hidden-units", type=int, default=32, help="hidden dense layer width")
-    parser.add_argument("--dropout", type=float, default=0.0,
-                        help="every dropout rate of the preset (0: runs compare exactly)")
-    parser.add_argument("--batch-size", type=int, default=64, help="global batch size")
-    parser.add_argument("--batch-order", choices=("reshuffle", "authors"), default="reshuffle", help="batch order")
-    parser.add_argument("--max-train-samples", type=int, default=None, help="seeded training subset")
-    parser.add_argument("--max-valid-samples", type=int, default=None, help="validation rows (whole pairs)")
-    parser.add_argument("--steps-per-epoch", type=int, default=None, help="global batches per epoch "
-                        "[default: one pass]")
-    parser.add_argument("--epochs", type=int, default=3, help="maximum epochs")
-    parser.add_argument("--lr", type=float, default=3e-3, help="Adam learning rate")
-    parser.add_argument("--lr-patience", type=int, default=1, help="ReduceLROnPlateau patience (Keras 2.0.8)")
-    parser.add_argument("--patience", type=int, default=5, help="EarlyStopping patience (Keras 2.0.8)")
-    parser.add_argument("--seed", type=int, default=0, help="weights, data order, dropout")
-    parser.add_argument("--startup-timeout", type=float, default=120.0,
-                        help="seconds to wait for every worker to join")
-    parser.add_argument("--freeze-at", metavar="EPOCH:BATCH", default=None,
-                        help="fault injection for tests: this worker prints 'frozen' and stops responding "
-                             "before that batch (1-based), as a dying worker would")
-    parser.add_argument("--verbose", type=int, choices=(0, 1, 2), default=2, help="Keras verbosity (chief)")
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    D = " [default: %(default)s]"
+    add = parser.add_argument
+    add("--data", required=True, help="an existing data store (python -m data.convert makes one)")
+    add("--out", required=True, help="run directory (written by the chief only)")
+    add("--resume", action="store_true", help="continue the run directory's last completed epoch (or start it)")
+    add("--distribute", choices=("none", "multi-worker"), default="multi-worker",
+        help="multi-worker: training.distributed.fit; none: Keras Model.fit" + D)
+    add("--model", default="cnn-500-dropout", help="preset" + D)
+    add("--filters", type=int, default=8, help="first-layer filters" + D)
+    add("--sequence-length", type=int, default=200, help="centre crop" + D)
+    add("--hidden-units", type=int, default=32, help="hidden dense layer width" + D)
+    add("--dropout", type=float, default=0.0, help="every dropout rate of the preset (0: runs compare exactly)" + D)
+    add("--batch-size", type=int, default=64, help="global batch size" + D)
+    add("--batch-order", choices=("reshuffle", "authors"), default="reshuffle", help="batch order" + D)
+    add("--max-train-samples", type=int, default=None, help="seeded training subset [default: all]")
+    add("--max-valid-samples", type=int, default=None, help="validation rows (whole pairs) [default: all]")
+    add("--steps-per-epoch", type=int, default=None, help="global batches per epoch [default: one pass]")
+    add("--epochs", type=int, default=3, help="maximum epochs" + D)
+    add("--lr", type=float, default=3e-3, help="Adam learning rate" + D)
+    add("--lr-patience", type=int, default=1, help="ReduceLROnPlateau patience (Keras 2.0.8 counting)" + D)
+    add("--patience", type=int, default=5, help="EarlyStopping patience (Keras 2.0.8 counting)" + D)
+    add("--seed", type=int, default=0, help="weights, data order, dropout" + D)
+    add("--startup-timeout", type=float, default=120.0, help="seconds to wait for every worker to join" + D)
+    add("--port-base", type=int, default=8888,
+        help="under SLURM: the port of a node's first task (the next task: +1, ...)" + D)
+    add("--freeze-at", metavar="EPOCH:BATCH", default=None,
+        help="fault injection for tests: this worker prints 'frozen' and stops responding before that batch "
+             "(1-based), as a dying worker would [default: never]")
+    add("--verbose", type=int, choices=(0, 1, 2), default=2, help="Keras verbosity (chief)" + D)
     return parser
 
 
@@ -133,7 +134,6 @@ def freeze_callback(at: str):
 
 def train(args: argparse.Namespace) -> int:
     import keras
-    import tensorflow as tf  # noqa: F401
 
     from data.pipeline import load_arrays, steps_per_epoch, train_dataset
     from data.store import open_store
@@ -141,7 +141,8 @@ def train(args: argparse.Namespace) -> int:
     from train import ADAM_EPSILON, callback_classes
     from training import distributed
 
-    strategy = distributed.make_strategy(args.distribute, startup_timeout=args.startup_timeout)
+    strategy = distributed.make_strategy(args.distribute, startup_timeout=args.startup_timeout,
+                                         port_base=args.port_base)
     chief = distributed.is_chief(strategy)
     run_dir = Path(args.out)
     state_path = run_dir / runs.CHECKPOINT_DIR / "state.json"
@@ -199,6 +200,7 @@ def train(args: argparse.Namespace) -> int:
                         callbacks=callbacks, verbose=args.verbose)
     if chief:
         print(f"{run_dir}: {len(recorder.history)} epochs, best val_loss {recorder.best:.6f}")
+    distributed.barrier(strategy)  # after the chief's last write: leave together
     return 0
 
 

@@ -178,7 +178,8 @@ def _free_ports(count: int) -> list[int]:
 
 
 def _worker(index: int, ports: list[int], *args: str) -> subprocess.Popen:
-    config = {"cluster": {"worker": [f"localhost:{port}" for port in ports]}, "task": {"type": "worker", "index": index}}
+    config = {"cluster": {"worker": [f"localhost:{port}" for port in ports]},
+              "task": {"type": "worker", "index": index}}
     env = dict(os.environ, TF_CONFIG=json.dumps(config), PYTHONPATH=str(ROOT), CUDA_VISIBLE_DEVICES="",
                TF_CPP_MIN_LOG_LEVEL="2", PYTHONHASHSEED="0")
     return subprocess.Popen([sys.executable, str(PROTOTYPE), *args], cwd=ROOT, env=env, text=True,
@@ -275,3 +276,38 @@ def test_two_workers_match_one_and_resume_after_losing_a_worker(synthetic_mat_di
                                rtol=0, atol=1e-4)
     for a, b in zip(best[0].get_weights(), best[1].get_weights(), strict=True):
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-3)
+
+
+def test_fit_matches_keras_fit_under_mixed_precision():
+    """With a mixed_float16 policy compile wraps Adam in a LossScaleOptimizer; the loop scales too."""
+    import keras
+    import tensorflow as tf
+
+    from training import distributed
+
+    rng = np.random.default_rng(1)
+    x, y = rng.random((32, 20, 4), dtype=np.float32), (rng.random((32, 3)) < 0.4).astype(np.float32)
+    dataset = tf.data.Dataset.from_tensor_slices((x, y)).batch(8).repeat()
+    histories, weights = [], []
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        for use_fit in (True, False):
+            keras.utils.set_random_seed(2)
+            inputs = keras.Input((20, 4))
+            hidden = keras.layers.GlobalAveragePooling1D()(keras.layers.Conv1D(4, 5, activation="relu")(inputs))
+            model = keras.Model(inputs, keras.layers.Dense(3, activation="sigmoid", dtype="float32")(hidden))
+            model.compile(optimizer=keras.optimizers.Adam(0.01), loss="binary_crossentropy")
+            assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
+            kwargs = dict(epochs=2, steps_per_epoch=4, validation_data=(x, y), validation_batch_size=8, verbose=0)
+            if use_fit:
+                history = model.fit(dataset, shuffle=False, **kwargs)
+            else:
+                history = distributed.fit(model, tf.distribute.get_strategy(), lambda n, ids: dataset, **kwargs)
+            histories.append(history.history)
+            weights.append(model.get_weights())
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    for key in ("loss", "val_loss"):
+        np.testing.assert_allclose(histories[1][key], histories[0][key], rtol=0, atol=1e-5)
+    for a, b in zip(*weights, strict=True):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-6)

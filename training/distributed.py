@@ -222,6 +222,12 @@ def all_workers_sum(strategy: tf.distribute.Strategy, value: float) -> float:
     return float(reduce())
 
 
+def barrier(strategy: tf.distribute.Strategy) -> None:
+    """Wait until every worker gets here. Call it last, after the chief's final writes: workers that
+    leave together do not see each other vanish (the coordination service logs a crash otherwise)."""
+    all_workers_sum(strategy, 0.0)
+
+
 # --- the loop -------------------------------------------------------------------------------------
 
 DatasetFn = Callable[[int, Sequence[int]], tf.data.Dataset]
@@ -259,8 +265,8 @@ def array_batches(x: np.ndarray, y: np.ndarray, batch_size: int) -> DatasetFn:
             return x[index], y[index]
 
         def load(r):
-            xs, ys = tf.numpy_function(gather, [tf.boolean_mask(r, r >= 0)], [tf.as_dtype(x.dtype), tf.as_dtype(y.dtype)],
-                                       stateful=False)
+            dtypes = [tf.as_dtype(x.dtype), tf.as_dtype(y.dtype)]
+            xs, ys = tf.numpy_function(gather, [tf.boolean_mask(r, r >= 0)], dtypes, stateful=False)
             return tf.ensure_shape(xs, (None, *x.shape[1:])), tf.ensure_shape(ys, (None, *y.shape[1:]))
 
         return tf.data.Dataset.from_tensor_slices(rows.reshape(-1, width)).map(load).prefetch(2)
