@@ -16,7 +16,7 @@ $(VENV)/.installed: requirements.txt
 	touch $@
 
 test: setup
-	$(PY) -m pytest -q
+	$(VENV)/bin/pytest -q
 
 demo: setup
 	bash scripts/demo.sh

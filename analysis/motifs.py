@@ -34,7 +34,7 @@ import numpy as np
 
 from analysis.runs import AnalysisError, load_config, model_config, write_json
 from data.jaspar import Motif, agct_to_acgt, load_motifs
-from runs import atomic_path, atomic_write_text
+from fileio import atomic_path, atomic_write_text
 
 FAMILIES = ("C2H2 zinc finger", "bZIP", "homeodomain", "bHLH", "other")
 TSV_COLUMNS = ("filter", "n_sites", "match_id", "match_name", "tf_class", "family", "orientation",

@@ -9,7 +9,7 @@ import matplotlib
 matplotlib.use("Agg")  # headless: figures are only ever written to files
 import matplotlib.pyplot as plt  # noqa: E402
 
-from runs import atomic_path  # noqa: E402
+from fileio import atomic_path  # noqa: E402
 
 # Fixed colours and order of the four Fig. 1/2 variants, so every figure agrees.
 VARIANTS = ("plain", "dropout", "projection", "projection+dropout")

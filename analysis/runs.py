@@ -7,24 +7,25 @@ from pathlib import Path
 
 import numpy as np
 
-import runs
+import fileio
+from cli import UserError
 
 
-class AnalysisError(ValueError):
+class AnalysisError(UserError, ValueError):
     """A problem the user can fix (missing or malformed run files); the message names the file."""
 
 
 def read_json(path: str | os.PathLike) -> dict:
-    """Load a JSON object (:func:`runs.read_json`), its one-line errors as :class:`AnalysisError`."""
+    """Load a JSON object (:func:`fileio.read_json`), its one-line errors as :class:`AnalysisError`."""
     try:
-        return runs.read_json(path)
-    except runs.RunDirError as exc:
+        return fileio.read_json(path)
+    except fileio.FileReadError as exc:
         raise AnalysisError(str(exc)) from None
 
 
 def write_json(path: str | os.PathLike, data: dict) -> Path:
-    """Write JSON atomically (:func:`runs.write_json`: sorted keys, non-finite floats as null)."""
-    return runs.write_json(path, data)
+    """Write JSON atomically (:func:`fileio.write_json`: sorted keys, non-finite floats as null)."""
+    return fileio.write_json(path, data)
 
 
 def load_config(run_dir: str | os.PathLike) -> dict:

@@ -35,6 +35,7 @@ FEED_FACTOR = 5.0
 
 def write_random_bundle(directory: Path, n_train: int, n_eval: int, seed: int = 0) -> float:
     """Random one-hot train.mat (v7.3, gzip-chunked) and valid/test.mat (v5); returns seconds taken."""
+    from data.encoding import reverse_complement_codes
     from data.synthetic import write_mat_v5, write_mat_v73
 
     started = time.perf_counter()
@@ -48,10 +49,11 @@ def write_random_bundle(directory: Path, n_train: int, n_eval: int, seed: int = 
             yield codes, (rng.random((size, 919), dtype=np.float32) < 0.03).astype(np.uint8)
 
     write_mat_v73(directory / "train.mat", "train", blocks(), n_train, chunk_samples=512)
-    for split in ("valid", "test"):
-        codes = rng.integers(0, 4, size=(n_eval, 1000), dtype=np.uint8)
-        write_mat_v5(directory / f"{split}.mat", split, codes,
-                     (rng.random((n_eval, 919)) < 0.03).astype(np.uint8))
+    for split in ("valid", "test"):  # paired: the second half holds the reverse complements
+        codes = rng.integers(0, 4, size=(n_eval // 2, 1000), dtype=np.uint8)
+        labels = (rng.random((n_eval // 2, 919)) < 0.03).astype(np.uint8)
+        write_mat_v5(directory / f"{split}.mat", split, np.concatenate([codes, reverse_complement_codes(codes)]),
+                     np.concatenate([labels, labels]))
     return time.perf_counter() - started
 
 

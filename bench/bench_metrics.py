@@ -16,7 +16,7 @@ from typing import Sequence
 import numpy as np
 
 from bench.common import command_string, interleaved_times, machine_info, write_json
-import metrics
+from evaluation import metrics
 
 
 def make_data(rows: int, targets: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import importlib
 import json
 import os
 import statistics
@@ -209,33 +208,21 @@ def prepare(
 
 
 def build_source() -> str:
-    """Which builder the benchmark uses: train.py's own (preferred) or the models registry's."""
-    try:
-        importlib.import_module("train")
-    except ImportError:
-        return "models.presets.build_model"
-    return "train.build"
+    """Which builder the benchmark uses: the training package's (train.py's) own."""
+    return "training.settings.build"
 
 
 def _train_build(config: dict, mixed_precision: bool) -> Any:
-    """train.build when train.py is importable (the real code path), else models.build_model."""
-    try:
-        from train import build
-    except ImportError:
-        from models.presets import build_model
+    """The model exactly as train.py builds it."""
+    from training.settings import build
 
-        return build_model(config)
     return build(config, mixed_precision)
 
 
 def _uses_cudnn(model: Any, config: dict, gpu: bool) -> bool | None:
     """Whether Keras runs this model's LSTMs on cuDNN (None: no LSTM), by train.py's own rule."""
-    try:
-        from train import lstm_cudnn_report
-    except ImportError:
-        if "gate" not in config:
-            return None
-        return bool(gpu and config.get("gate") == "sigmoid" and not config.get("recurrent_dropout"))
+    from training.devices import lstm_cudnn_report
+
     report = lstm_cudnn_report(model, gpu)
     return report["uses_cudnn"] if report["has_lstm"] else None
 
@@ -414,28 +401,15 @@ def strand_averaged_predict(model: Any, x: np.ndarray) -> np.ndarray:
 def _strand_steps(model: Any) -> tuple[Callable, Callable, str]:
     """(single-strand step, strand-averaged step, name of the code timed); both take (x, y).
 
-    Both arms run evaluate.py's own compiled step (evaluation._make_step: one model call, the
-    per-row losses and the mean of the two halves) when it is importable, so the benchmark times
-    the real code path and the two arms differ only in the rows they get: B forward rows, or those
-    B rows plus their B reverse complements in one batch.
+    Both arms run evaluate.py's own compiled paired step (``StrandPredictor.paired``: one model
+    call, the per-row losses and the mean of the two halves), so the two arms differ only in the
+    rows they get: B forward rows, or those B rows plus their B reverse complements in one batch.
     """
-    try:
-        from evaluation import _make_step
-    except ImportError:
-        import tensorflow as tf
+    from evaluation.predict import StrandPredictor
 
-        @tf.function(reduce_retracing=True)
-        def single(x, y):
-            return model(x, training=False)
-
-        def averaged(x_both, y_both):  # same one-pass computation: model on 2B rows, mean of halves
-            p = single(x_both, y_both)
-            half = p.shape[0] // 2
-            return 0.5 * (p[:half] + p[half:])
-
-        return single, averaged, "bench.bench_models (evaluation.py not importable)"
-    step = _make_step(model)
-    return (lambda x, y: step(x, y)[0]), (lambda x, y: step(x, y)[0]), "evaluation._make_step (evaluate.py)"
+    predictor = StrandPredictor(model)
+    step = (lambda x, y: predictor.paired(x, y)[0])
+    return step, step, "evaluation.predict.StrandPredictor.paired (evaluate.py)"
 
 
 def bench_strand(name: str, *, batch_size: int, large_batch_size: int, warmup: int, repeats: int,

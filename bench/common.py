@@ -16,8 +16,8 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-import runs
-from runs import atomic_write_text
+import fileio
+from fileio import atomic_write_text
 
 __all__ = [
     "time_calls",
@@ -203,7 +203,7 @@ def write_json(path: str | os.PathLike, obj: Any) -> None:
 
     Keys keep their order (not sorted), so results read in the order they were measured.
     """
-    runs.write_json(path, obj, sort_keys=False)
+    fileio.write_json(path, obj, sort_keys=False)
 
 
 def reverse_complement(x: np.ndarray) -> np.ndarray:

@@ -22,8 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-from data.mat import SPLITS, DataError, open_split
-from data.store import (META_NAME, STORE_FORMAT, STORE_VERSION, ALPHABET, Store, encode_one_hot,
+from cli import EXIT_INTERRUPTED, run_command
+from data.mat import CHANNEL_ORDERS, SPLITS, DataError, check_channel_order, open_split, to_codes
+from data.store import (META_NAME, STORE_ALPHABET, STORE_FORMAT, STORE_VERSION, Store, check_strand_pairs,
                         file_fingerprint, is_store, labels_path, open_store, seq_path, source_files)
 
 
@@ -55,7 +56,7 @@ def _remove_stale_partials(out_dir: Path) -> None:
                 shutil.rmtree(entry, ignore_errors=True)
 
 
-def _convert_split(reader, work_dir: Path, chunk_size: int | None, bar) -> dict:
+def _convert_split(reader, work_dir: Path, chunk_size: int | None, bar, channel_order: str) -> dict:
     """Stream one split into ``work_dir``; returns its meta entry (counts for verification)."""
     n, length, targets = reader.num_samples, reader.sequence_length, reader.num_targets
     packed_width = (targets + 7) // 8
@@ -67,11 +68,9 @@ def _convert_split(reader, work_dir: Path, chunk_size: int | None, bar) -> dict:
         _write_npy_header(seq_file, (n, length))
         _write_npy_header(label_file, (n, packed_width))
         for start, x, y in reader.iter_chunks(chunk_size):
-            try:
-                codes = encode_one_hot(x)
-            except ValueError as err:
-                raise DataError(reader.path, f"{reader.x_name}: {err} (block starting at sample {start}); "
-                                             "a one-hot column may hold at most one 1") from None
+            codes = to_codes(x, reader.path, channel_order, start)
+            if start == 0:
+                check_channel_order(codes, reader.path, channel_order)
             seq_file.write(np.ascontiguousarray(codes).tobytes())
             label_file.write(np.packbits(y, axis=1, bitorder="little").tobytes())
             positives += y.sum(axis=0, dtype=np.int64)
@@ -84,6 +83,8 @@ def _convert_split(reader, work_dir: Path, chunk_size: int | None, bar) -> dict:
             os.fsync(handle.fileno())
     if written != n:
         raise DataError(reader.path, f"read {written} samples but the header announced {n}")
+    if reader.paired:
+        check_strand_pairs(np.load(seq_path(work_dir, reader.split), mmap_mode="r"), reader.path)
     return {"num_samples": n, "paired": reader.paired, "source_format": reader.format,
             "n_fraction": n_bases / float(n * length), "positives": positives.tolist()}
 
@@ -101,11 +102,13 @@ def _verify(work_dir: Path, meta: dict) -> None:
 
 
 def convert(deepsea_dir: os.PathLike | str, out_dir: os.PathLike | str, *, splits=SPLITS,
-            chunk_size: int | None = None, overwrite: bool = False, progress: bool | None = None) -> Store:
+            chunk_size: int | None = None, overwrite: bool = False, progress: bool | None = None,
+            channel_order: str = "auto") -> Store:
     """Convert ``deepsea_dir/{train,valid,test}.mat`` into a store at ``out_dir`` and open it.
 
     Every input is checked (headers, variables, shapes, counts) before anything is written, so a
-    bad file fails fast. ``progress=None`` shows a bar only on a terminal.
+    bad file fails fast. ``progress=None`` shows a bar only on a terminal. ``channel_order`` "auto"
+    expects A,G,C,T and refuses data whose dinucleotides say A,C,G,T; "ACGT" reorders such data.
     """
     from tqdm import tqdm
 
@@ -131,7 +134,7 @@ def convert(deepsea_dir: os.PathLike | str, out_dir: os.PathLike | str, *, split
         work_dir.mkdir()
         try:
             started = time.time()
-            meta = {"format": STORE_FORMAT, "version": STORE_VERSION, "alphabet": ALPHABET,
+            meta = {"format": STORE_FORMAT, "version": STORE_VERSION, "alphabet": STORE_ALPHABET,
                     "sequence_length": readers[0].sequence_length, "num_targets": readers[0].num_targets,
                     "labels": "np.packbits(axis=1, bitorder='little')", "splits": {}, "sources": {}}
             total = sum(r.num_samples for r in readers)
@@ -140,7 +143,7 @@ def convert(deepsea_dir: os.PathLike | str, out_dir: os.PathLike | str, *, split
                 for reader in readers:
                     bar.set_postfix_str(reader.path.name)
                     meta["sources"][reader.split] = file_fingerprint(reader.path)
-                    meta["splits"][reader.split] = _convert_split(reader, work_dir, chunk_size, bar)
+                    meta["splits"][reader.split] = _convert_split(reader, work_dir, chunk_size, bar, channel_order)
                     reader.close()
             meta["source_digest"] = hashlib.sha256(
                 json.dumps(meta["sources"], sort_keys=True).encode()).hexdigest()[:16]
@@ -176,7 +179,11 @@ def _move_into_place(work_dir: Path, out_dir: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command-line entry point; returns the exit status."""
+    """Command-line entry point; returns the exit status (cli's convention)."""
+    return run_command(_main, argv)
+
+
+def _main(argv: list[str] | None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m data.convert",
         description="Convert DeepSEA train.mat/valid.mat/test.mat into a compact memory-mapped store "
@@ -187,6 +194,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="splits to convert [default: %(default)s]")
     parser.add_argument("--chunk-size", type=int, default=None,
                         help="samples per streamed block [default: about 64 MiB of sequence]")
+    parser.add_argument("--channel-order", choices=CHANNEL_ORDERS, default="auto",
+                        help="one-hot channel order of the files: auto = DeepSEA's A,G,C,T, refusing data "
+                             "whose CpG/GpC depletion says A,C,G,T; ACGT reorders [default: %(default)s]")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing store [default: %(default)s]")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar [default: %(default)s]")
     args = parser.parse_args(argv)
@@ -194,13 +204,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--chunk-size must be positive, got {args.chunk_size}")
     try:
         store = convert(args.deepsea_dir, args.out_dir, splits=tuple(args.splits), chunk_size=args.chunk_size,
-                        overwrite=args.overwrite, progress=False if args.no_progress else None)
-    except DataError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
+                        overwrite=args.overwrite, progress=False if args.no_progress else None,
+                        channel_order=args.channel_order)
     except KeyboardInterrupt:
         print("error: interrupted; nothing was written", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     print(f"wrote {store!r} in {store.meta['conversion_seconds']:.1f} s")
     return 0
 

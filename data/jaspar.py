@@ -11,10 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-ACGT = "ACGT"
-# Column i of an AGCT matrix is column AGCT_FROM_ACGT[i] of the ACGT matrix (and vice versa:
-# swapping G and C is its own inverse).
-_SWAP_G_C = np.array([0, 2, 1, 3])
+from data.encoding import ACGT, acgt_to_agct, agct_to_acgt, reverse_complement  # noqa: F401  (re-exported)
 
 
 @dataclass(frozen=True)
@@ -31,25 +28,6 @@ class Motif:
         """Position probability matrix (rows sum to 1)."""
         totals = self.counts.sum(axis=1, keepdims=True)
         return self.counts / np.maximum(totals, 1e-12)
-
-
-def acgt_to_agct(matrix: np.ndarray) -> np.ndarray:
-    """Reorder the last axis of a (..., 4) A,C,G,T matrix to the DeepSEA A,G,C,T order."""
-    return np.asarray(matrix)[..., _SWAP_G_C]
-
-
-def agct_to_acgt(matrix: np.ndarray) -> np.ndarray:
-    """Reorder the last axis of a (..., 4) A,G,C,T matrix to the JASPAR/MEME A,C,G,T order."""
-    return np.asarray(matrix)[..., _SWAP_G_C]
-
-
-def reverse_complement(matrix: np.ndarray) -> np.ndarray:
-    """Reverse complement of a (length, 4) matrix in A,C,G,T or A,G,C,T order.
-
-    Both orders are palindromic under complement (A<->T, C<->G), so reversing
-    positions and the channel axis works for either.
-    """
-    return np.asarray(matrix)[::-1, ::-1]
 
 
 @functools.lru_cache(maxsize=None)

@@ -25,6 +25,10 @@ from pathlib import Path
 
 import numpy as np
 
+from cli import UserError
+from data.encoding import (ACGT, ALPHABET, MultipleBasesError, acgt_to_agct, channel_order_signature,
+                           codes_from_one_hot, dinucleotide_oe)
+
 SPLITS = ("train", "valid", "test")
 #: Splits whose second half holds the reverse complements of the first half, in the same order.
 PAIRED_SPLITS = frozenset({"valid", "test"})
@@ -36,7 +40,7 @@ _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 _HDF5_OFFSETS = (0, 512, 1024, 2048, 4096, 8192)
 
 
-class DataError(ValueError):
+class DataError(UserError, ValueError):
     """A DeepSEA input file is missing or malformed; the message starts with the file name."""
 
     def __init__(self, path: os.PathLike | str, problem: str) -> None:
@@ -182,6 +186,28 @@ def index_v5(path: os.PathLike | str) -> dict[str, V5Variable]:
     return variables
 
 
+def _v5_rows(path: Path, variable: V5Variable, start: int, stop: int) -> np.ndarray:
+    """Rows [start, stop) of an uncompressed column-major v5 array, shape (n, *other axes).
+
+    Column-major storage puts the sample axis first-fastest: each of the prod(other axes)
+    columns holds N consecutive values, of which one contiguous run is read per column.
+    """
+    n, rest = variable.shape[0], variable.shape[1:]
+    itemsize = variable.dtype.itemsize
+    columns = int(np.prod(rest))
+    out = np.empty((columns, stop - start), dtype=variable.dtype)
+    length = (stop - start) * itemsize
+    with open(path, "rb", buffering=0) as handle:
+        fd = handle.fileno()
+        for column in range(columns):
+            raw = os.pread(fd, length, variable.offset + (column * n + start) * itemsize)
+            if len(raw) != length:
+                raise DataError(path, f"truncated MATLAB v5 data in {variable.name!r}")
+            out[column] = np.frombuffer(raw, dtype=variable.dtype)
+    # Column index = MATLAB linear index over the other axes (first fastest): reverse to C order.
+    return out.reshape(rest[::-1] + (stop - start,)).transpose(*range(len(rest), -1, -1))
+
+
 class MatSplit:
     """One split of the DeepSEA bundle, opened lazily and read in sample-major chunks.
 
@@ -296,27 +322,6 @@ class MatSplit:
             self._arrays = (x, y)
         return self._arrays
 
-    def _v5_block(self, variable: V5Variable, start: int, stop: int) -> np.ndarray:
-        """Rows [start, stop) of an uncompressed column-major v5 array, shape (n, *other axes).
-
-        Column-major storage puts the sample axis first-fastest: each of the prod(other axes)
-        columns holds N consecutive values, of which one contiguous run is read per column.
-        """
-        n, rest = variable.shape[0], variable.shape[1:]
-        itemsize = variable.dtype.itemsize
-        columns = int(np.prod(rest))
-        out = np.empty((columns, stop - start), dtype=variable.dtype)
-        length = (stop - start) * itemsize
-        with open(self.path, "rb", buffering=0) as handle:
-            fd = handle.fileno()
-            for column in range(columns):
-                raw = os.pread(fd, length, variable.offset + (column * n + start) * itemsize)
-                if len(raw) != length:
-                    raise DataError(self.path, f"truncated MATLAB v5 data in {variable.name!r}")
-                out[column] = np.frombuffer(raw, dtype=variable.dtype)
-        # Column index = MATLAB linear index over the other axes (first fastest): reverse to C order.
-        return out.reshape(rest[::-1] + (stop - start,)).transpose(*range(len(rest), -1, -1))
-
     def block_size(self, requested: int | None = None) -> int:
         """Samples per streamed block: ``requested``, else about :data:`CHUNK_BYTES` of x.
 
@@ -360,8 +365,8 @@ class MatSplit:
                                            f"(truncated or corrupt?): {err}") from None
             return x.transpose(2, 0, 1), y.T
         if self._v5 is not None:
-            x = self._v5_block(self._v5[0], start, stop)  # (n, 4, L)
-            y = self._v5_block(self._v5[1], start, stop)  # (n, T)
+            x = _v5_rows(self.path, self._v5[0], start, stop)  # (n, 4, L)
+            y = _v5_rows(self.path, self._v5[1], start, stop)  # (n, T)
             return x.transpose(0, 2, 1), y
         x, y = self._v5_arrays()
         return x[start:stop].transpose(0, 2, 1), y[start:stop]
@@ -398,3 +403,121 @@ def read_all(path: os.PathLike | str, split: str) -> tuple[np.ndarray, np.ndarra
             xs.append(np.ascontiguousarray(x))
             ys.append(np.ascontiguousarray(y))
     return np.concatenate(xs), np.concatenate(ys)
+
+
+# --- one array of sequences (evaluate.py --predict) ------------------------------------------------
+
+#: Channel orders a file may be declared to hold (``--channel-order``); "auto" checks for A,G,C,T.
+CHANNEL_ORDERS = ("auto", ALPHABET, ACGT)
+
+
+def container_kind(path: os.PathLike | str) -> str:
+    """``"mat-v7.3"`` (HDF5 behind a MATLAB header), ``"hdf5"`` (plain) or ``"mat-v5"``."""
+    path = Path(path)
+    if detect_format(path) == "v5":
+        return "mat-v5"
+    with open(path, "rb") as handle:
+        head = handle.read(len(_HDF5_SIGNATURE))
+    return "hdf5" if head == _HDF5_SIGNATURE else "mat-v7.3"
+
+
+def check_channel_order(codes: np.ndarray, path: os.PathLike | str, channel_order: str) -> None:
+    """Refuse data whose dinucleotides show it is in A,C,G,T order, unless an order was declared.
+
+    ``codes`` are read as A,G,C,T. Genomic DNA is CpG-depleted; A,C,G,T data read this way shows the
+    depletion on GpC instead. Data without depletion (synthetic, shuffled) passes.
+    """
+    if channel_order != "auto":
+        return
+    if channel_order_signature(codes) == "ACGT":
+        ratios = dinucleotide_oe(codes)
+        raise DataError(path, f"the one-hot channels look like A,C,G,T order, not DeepSEA's A,G,C,T (read as "
+                              f"A,G,C,T, GpC is depleted: observed/expected {ratios['GpC']:.2f}, CpG "
+                              f"{ratios['CpG']:.2f}); pass --channel-order ACGT to reorder them, or "
+                              "--channel-order AGCT if they really are A,G,C,T")
+
+
+def to_codes(x: np.ndarray, path: os.PathLike | str, channel_order: str, first_sample: int = 0) -> np.ndarray:
+    """Base codes (n, L) of a 0/1 one-hot block (n, L, 4) in ``channel_order`` ("auto" = A,G,C,T)."""
+    _check_binary(Path(path), "one-hot", x, first_sample)
+    if channel_order == ACGT:
+        x = acgt_to_agct(x)
+    try:
+        return codes_from_one_hot(x)
+    except MultipleBasesError as err:
+        sample, position = err.index[:2]
+        raise DataError(path, f"sample {first_sample + sample}, position {position + 1} has more than one "
+                              "base set; a one-hot column may hold at most one 1") from None
+
+
+def iter_sequences(path: os.PathLike | str, variable: str = "testxdata", *, chunk: int = 4096,
+                   channel_order: str = "auto") -> Iterator[np.ndarray]:
+    """Yield base codes uint8 (n, L) of the one-hot sequence array ``variable`` of a DeepSEA-style file.
+
+    The orientation is decided by the kind of file, never guessed from the shape: a MATLAB v7.3 file
+    holds (L, 4, N) as h5py sees it (MATLAB is column-major); a MATLAB v5 file and a plain HDF5 file
+    (as DanQ's example.h5, written for DanQ_test.py) hold (N, 4, L). An array that fits neither, a
+    value other than 0/1, or a position with several bases set is refused.
+    """
+    path = Path(path)
+    kind = container_kind(path)
+    if channel_order not in CHANNEL_ORDERS:
+        raise ValueError(f"channel_order must be one of {CHANNEL_ORDERS}, got {channel_order!r}")
+    expected = "(L, 4, N) as h5py sees a MATLAB v7.3 file" if kind == "mat-v7.3" else "(N, 4, L)"
+    checked = False
+
+    def blocks(read, n: int):
+        nonlocal checked
+        for start in range(0, n, chunk):
+            codes = to_codes(read(start, min(n, start + chunk)), path, channel_order, start)
+            if not checked:
+                check_channel_order(codes, path, channel_order)
+                checked = True
+            yield codes
+
+    if kind == "mat-v5":
+        listing = index_v5(path)
+        if variable not in listing:
+            raise DataError(path, f"no variable {variable!r} (found: {', '.join(sorted(listing)) or 'nothing'})")
+        info = listing[variable]
+        if info.offset == -1:
+            raise DataError(path, f"{variable!r} is not a numeric array")
+        shape = tuple(info.shape)
+        if len(shape) != 3 or shape[1] != 4:
+            raise DataError(path, f"{variable} has shape {shape}; expected {expected}")
+        if info.offset is None:  # compressed: zlib streams cannot be sliced
+            import scipy.io
+
+            try:
+                array = scipy.io.loadmat(path, variable_names=[variable])[variable]
+            except Exception as err:  # scipy raises many types for corrupt files
+                raise DataError(path, f"cannot read MATLAB v5 data (truncated or corrupt?): {err}") from None
+            yield from blocks(lambda a, b: array[a:b].transpose(0, 2, 1), shape[0])
+        else:
+            yield from blocks(lambda a, b: _v5_rows(path, info, a, b).transpose(0, 2, 1), shape[0])
+        return
+    import h5py
+
+    try:
+        handle = h5py.File(path, "r")
+    except OSError as err:
+        raise DataError(path, f"cannot open as HDF5 (truncated or corrupt?): {err}") from None
+    with handle:
+        if variable not in handle:
+            raise DataError(path, f"no dataset {variable!r} (found: {', '.join(handle.keys()) or 'nothing'})")
+        dataset = handle[variable]
+        if not isinstance(dataset, h5py.Dataset):
+            raise DataError(path, f"{variable!r} is an HDF5 group, not a dataset of sequences")
+        shape = tuple(dataset.shape)
+        if len(shape) != 3 or shape[1] != 4:
+            raise DataError(path, f"{variable} has shape {shape}; expected {expected}")
+
+        def read(a: int, b: int) -> np.ndarray:
+            try:
+                if kind == "mat-v7.3":
+                    return dataset[:, :, a:b].transpose(2, 0, 1)
+                return dataset[a:b].transpose(0, 2, 1)
+            except (OSError, RuntimeError, ValueError) as err:
+                raise DataError(path, f"cannot read samples {a}..{b - 1} (truncated or corrupt?): {err}") from None
+
+        yield from blocks(read, shape[2] if kind == "mat-v7.3" else shape[0])

@@ -25,9 +25,14 @@ import math
 from typing import Sequence
 
 import numpy as np
-import tensorflow as tf
 
-from data.store import StoreSplit, center_crop, one_hot  # noqa: F401  (re-exported: the contract)
+import cli
+
+cli.quiet_tensorflow()  # keep TensorFlow's start-up lines off the user's terminal
+import tensorflow as tf  # noqa: E402
+
+from data.encoding import center_crop, one_hot  # noqa: F401  (re-exported: the contract)
+from data.store import StoreSplit
 
 __all__ = ["one_hot", "center_crop", "BATCH_ORDERS", "steps_per_epoch", "epoch_batches", "epoch_order",
            "split_batch", "train_dataset", "eval_batches", "load_arrays", "pair_rows"]

@@ -16,15 +16,14 @@ from pathlib import Path
 
 import numpy as np
 
+from data.encoding import ALPHABET, center_crop, mismatched_pair, one_hot
 from data.mat import SPLITS, DataError
 
 STORE_FORMAT = "deepsea-store"
 STORE_VERSION = 1
 META_NAME = "meta.json"
-ALPHABET = "AGCTN"
-N_CODE = 4
-#: Row i is the one-hot vector of base code i; the N row is all zeros.
-_ONE_HOT_TABLE = np.vstack([np.eye(4, dtype=np.float32), np.zeros((1, 4), np.float32)])
+#: Base codes in the store: the A,G,C,T channel index, then N (data/encoding.py).
+STORE_ALPHABET = ALPHABET + "N"
 _FINGERPRINT_BYTES = 2**20
 
 
@@ -38,36 +37,17 @@ def labels_path(store_dir: os.PathLike | str, split: str) -> Path:
     return Path(store_dir) / f"{split}.labels.npy"
 
 
-def encode_one_hot(x: np.ndarray) -> np.ndarray:
-    """Base codes uint8 (..., L) from 0/1 one-hot (..., L, 4) in A,G,C,T order; all-zero = N.
-
-    Returns ``codes`` and raises ``ValueError`` where a position has more than one base set (the
-    caller adds the file name).
-    """
-    x = np.asarray(x, dtype=np.uint8)
-    counts = x.sum(axis=-1, dtype=np.uint8)
-    if (counts > 1).any():
-        where = np.argwhere(counts > 1)[0]
-        raise ValueError(f"more than one base set at sample/position {tuple(int(i) for i in where)}")
-    codes = x[..., 1] + 2 * x[..., 2] + 3 * x[..., 3]
-    codes[counts == 0] = N_CODE
-    return codes.astype(np.uint8, copy=False)
-
-
-def one_hot(codes: np.ndarray) -> np.ndarray:
-    """float32 one-hot (..., L, 4) in A,G,C,T order from base codes (..., L); N (code 4) = zeros."""
-    return _ONE_HOT_TABLE[np.asarray(codes)]
-
-
-def center_crop(codes: np.ndarray, length: int | None) -> np.ndarray:
-    """Central ``length`` positions of the last axis, offset ``(L - length) // 2`` (a view)."""
-    full = codes.shape[-1]
-    if length is None or length == full:
-        return codes
-    if not 1 <= length <= full:
-        raise ValueError(f"sequence_length must be between 1 and {full}, got {length}")
-    offset = (full - length) // 2
-    return codes[..., offset:offset + length]
+def check_strand_pairs(codes: np.ndarray, path: os.PathLike | str) -> None:
+    """Refuse a paired split whose second half is not the reverse complement of its first (sampled)."""
+    if codes.shape[0] % 2:
+        raise DataError(path, f"a paired split has an odd number of rows ({codes.shape[0]}); strand pairs need "
+                              "forward rows in the first half and their reverse complements in the second")
+    row = mismatched_pair(codes)
+    if row is not None:
+        half = codes.shape[0] // 2
+        raise DataError(path, f"row {half + row} is not the reverse complement of row {row}: a paired split "
+                              "must hold forward sequences in its first half and their reverse complements, "
+                              "in the same order, in its second (is the second half a plain copy?)")
 
 
 def unpack_labels(packed: np.ndarray, num_targets: int) -> np.ndarray:
@@ -160,6 +140,8 @@ class Store:
             codes = _load_checked(seq_path(self.path, name), (info["num_samples"], self.sequence_length))
             packed = _load_checked(labels_path(self.path, name),
                                    (info["num_samples"], (self.num_targets + 7) // 8))
+            if info.get("paired"):
+                check_strand_pairs(codes, seq_path(self.path, name))
             self._splits[name] = StoreSplit(name, codes, packed, self.num_targets, bool(info.get("paired")))
         return self._splits[name]
 

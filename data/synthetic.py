@@ -39,7 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from data.mat import DataError, variable_names
-from runs import atomic_path, atomic_write_text
+from fileio import atomic_path, atomic_write_text
 
 SEQUENCE_LENGTH = 1000
 CENTER = (400, 600)  # the central 200 bp that DeepSEA labels describe

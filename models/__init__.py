@@ -4,7 +4,10 @@ Importing this package registers the custom activations (``keras2_hard_sigmoid``
 ``leaky_relu_001``, ``deepsea_threshold``) so saved ``.keras`` files reload with plain
 ``keras.models.load_model``.
 """
-from models import blocks  # noqa: F401  (registers the serializable custom objects)
-from models.presets import PRESETS, build_model, get_preset, list_presets, resolve_config
+import cli
+
+cli.quiet_tensorflow()  # Keras imports TensorFlow: keep its start-up lines off the user's terminal
+from models import blocks  # noqa: E402,F401  (registers the serializable custom objects)
+from models.presets import PRESETS, build_model, get_preset, list_presets, resolve_config  # noqa: E402
 
 __all__ = ["PRESETS", "build_model", "get_preset", "list_presets", "resolve_config", "blocks"]

@@ -53,7 +53,7 @@ import torchfile
 
 from models.danq import build_danq_jaspar, build_danq_original
 from models.deepsea import build_deepsea
-from runs import atomic_path
+from cli import UserError, run_command
 
 PUBLISHED = ("deepsea", "danq", "danq-jaspar")
 BACKWARD_MODES = ("reverse", "forward", "reverse-unaligned")
@@ -62,7 +62,7 @@ _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 _T7_TORCH_OBJECT = 4  # torch7 File.lua TYPE_TORCH: a serialised class instance
 
 
-class WeightsError(ValueError):
+class WeightsError(UserError, ValueError):
     """A weights file is missing, unreadable, or does not match the expected architecture.
 
     The message names the file and what does not match (expected vs found).
@@ -573,6 +573,10 @@ def build_converted(converted: Converted, *, backward: str = "reverse") -> keras
 
 def main(argv: list[str] | None = None) -> int:
     """Convert a published weights file once and save it as a normal ``.keras`` model."""
+    return run_command(_main, argv)
+
+
+def _main(argv: list[str] | None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m models.published",
         description="Convert the published DeepSEA / DanQ / DanQ-JASPAR weights into a Keras 3 "
@@ -595,18 +599,18 @@ def main(argv: list[str] | None = None) -> int:
     output = Path(args.output)
     if output.suffix != ".keras":
         parser.error(f"{output}: the output name must end in .keras")
-    if output.exists() and not args.force:
-        parser.error(f"{output}: already exists (use --force to overwrite)")
+    from rundir import check_output_path, save_model
+
+    check_output_path(output, inputs=[args.weights], force=args.force)
     try:
         converted = convert_published(args.name, args.weights, sequence_length=args.sequence_length,
                                       scale_dropout=not args.no_dropout_scaling)
         model = build_converted(converted, backward=args.backward)
-    except (WeightsError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    # Write under a temporary name beside OUTPUT, then rename: never a half-written model.
-    with atomic_path(output) as tmp:
-        model.save(tmp)
+    except WeightsError:
+        raise
+    except ValueError as exc:  # a builder's check of the converted shapes
+        raise WeightsError(f"{args.weights}: {exc}") from None
+    save_model(model, output)  # under a temporary name, then renamed: never a half-written model
     for note in converted.notes:
         print(note)
     backward = f", backward={args.backward}" if args.name != "deepsea" else ""

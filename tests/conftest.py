@@ -6,6 +6,10 @@ os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
 
 import pytest
 
+import cli
+
+cli.quiet_tensorflow()  # TensorFlow's start-up lines would otherwise land in captured stderr
+
 
 @pytest.fixture(scope="session")
 def synthetic_mat_dir(tmp_path_factory):

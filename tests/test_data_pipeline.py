@@ -2,6 +2,8 @@
 import numpy as np
 import pytest
 
+from data.encoding import reverse_complement_codes
+
 from data.convert import convert
 from data.pipeline import (epoch_order, eval_batches, load_arrays, one_hot, pair_rows, split_batch, steps_per_epoch,
                            train_dataset)
@@ -18,8 +20,12 @@ def store(tmp_path_factory):
     rng = np.random.default_rng(0)
     table = np.vstack([np.eye(4, dtype=np.uint8), np.zeros((1, 4), np.uint8)])
     for split, n in (("train", 23), ("valid", 10), ("test", 6)):
-        x = table[rng.integers(0, 5, size=(n, L))]
+        codes = rng.integers(0, 5, size=(n, L))
         y = (rng.random((n, T)) < 0.5).astype(np.uint8)
+        if split != "train":  # paired splits: second half = reverse complements of the first
+            codes[n // 2:] = reverse_complement_codes(codes[:n // 2])
+            y[n // 2:] = y[:n // 2]
+        x = table[codes]
         if split == "train":
             with h5py.File(root / "train.mat", "w") as f:
                 f.create_dataset("trainxdata", data=x.transpose(1, 2, 0), chunks=(L, 4, 4), compression="gzip")

@@ -7,10 +7,12 @@ import numpy as np
 import pytest
 import scipy.io
 
+from cli import EXIT_USAGE
 from data import convert as convert_module
 from data.convert import convert, main
 from data.mat import DataError
-from data.store import center_crop, encode_one_hot, is_store, one_hot, open_store, resolve_store
+from data.encoding import center_crop, codes_from_one_hot, one_hot, reverse_complement_codes
+from data.store import is_store, open_store, resolve_store
 
 L, T = 16, 11  # T not a multiple of 8 exercises the bit packing's padding
 
@@ -22,8 +24,12 @@ def make_bundle(directory, n=(30, 8, 6), seed=0):
     expected = {}
     for split, count in zip(("train", "valid", "test"), n):
         codes = rng.integers(0, 5, size=(count, L))
+        if split != "train":  # paired splits: second half = reverse complements of the first
+            codes[count // 2:] = reverse_complement_codes(codes[:count // 2])
         x = np.vstack([np.eye(4, dtype=np.uint8), np.zeros((1, 4), np.uint8)])[codes]  # (n, L, 4)
         y = (rng.random((count, T)) < 0.4).astype(np.uint8)
+        if split != "train":
+            y[count // 2:] = y[:count // 2]
         if split == "train":
             with h5py.File(directory / "train.mat", "w", userblock_size=512) as f:
                 f.create_dataset("trainxdata", data=x.transpose(1, 2, 0), chunks=(L, 4, 7), compression="gzip")
@@ -65,7 +71,7 @@ def test_encoding_helpers_against_numpy():
     assert x.shape == (3, 20, 4) and x.dtype == np.float32
     np.testing.assert_array_equal(x.sum(-1) == 0, codes == 4)  # N is all zeros
     np.testing.assert_array_equal(np.where(codes < 4, x.argmax(-1), 4), codes)
-    np.testing.assert_array_equal(encode_one_hot(x.astype(np.uint8)), codes)
+    np.testing.assert_array_equal(codes_from_one_hot(x.astype(np.uint8)), codes)
     np.testing.assert_array_equal(center_crop(codes, 7), codes[:, 6:13])  # offset (20 - 7) // 2
     with pytest.raises(ValueError):
         center_crop(codes, 21)
@@ -77,7 +83,7 @@ def test_multi_hot_column_is_an_error_and_leaves_nothing(tmp_path):
     x[:, 0, :] = 1
     x[2, 3, 5] = 1  # two bases at one position
     scipy.io.savemat(tmp_path / "deepsea" / "valid.mat", {"validxdata": x, "validdata": np.zeros((4, T), np.uint8)})
-    with pytest.raises(DataError, match=r"valid\.mat: validxdata: more than one base set"):
+    with pytest.raises(DataError, match=r"valid\.mat: sample \d+, position \d+ has more than one base set"):
         convert(tmp_path / "deepsea", tmp_path / "store", progress=False)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["deepsea"]
 
@@ -152,7 +158,7 @@ def test_cli_bad_input_one_line_nonzero_and_no_output(tmp_path, capsys, problem)
         scipy.io.savemat(test_file, {"testxdata": x, "testdata": np.zeros((5, T), np.uint8)})
     status = main([str(tmp_path / "deepsea"), str(tmp_path / "out"), "--no-progress"])
     err = capsys.readouterr().err
-    assert status == 1
+    assert status == EXIT_USAGE
     assert err.count("\n") == 1 and err.startswith(f"error: {test_file}: ")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["deepsea"]
 

@@ -8,69 +8,16 @@ import pytest
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 import evaluate
-import evaluation
+from cli import EXIT_USAGE
+from data.encoding import one_hot
 from data.features import target_names
-from data.store import (ALPHABET, STORE_FORMAT, STORE_VERSION, labels_path, one_hot, open_store,
-                        resolve_store, seq_path)
-from test_published import write_keras02  # the Keras 0.2 save_weights layout, written once
+from data.store import open_store, resolve_store
+from evaluation import reports
+from evaluation.predict import predict_paired
+from helpers import (asymmetric_model, bce, listing, paired_data, save_run, strand_predictions, write_keras02,
+                     write_store)
 
 keras = pytest.importorskip("keras")
-
-
-# ----------------------------------------------------------------------------- helpers
-
-def write_store(path, codes, labels, split="test"):
-    """A tiny store in data/store.py's layout (codes uint8 (N, L), labels 0/1 (N, T))."""
-    path.mkdir(parents=True, exist_ok=True)
-    np.save(seq_path(path, split), codes.astype(np.uint8))
-    np.save(labels_path(path, split), np.packbits(labels.astype(np.uint8), axis=1, bitorder="little"))
-    meta = {"format": STORE_FORMAT, "version": STORE_VERSION, "alphabet": ALPHABET,
-            "sequence_length": codes.shape[1], "num_targets": labels.shape[1],
-            "splits": {split: {"num_samples": len(codes), "paired": split != "train"}}}
-    (path / "meta.json").write_text(json.dumps(meta))
-    return path
-
-
-def paired_data(rng, pairs, length, targets):
-    """Forward codes then their reverse complements (A,G,C,T codes: complement = 3 - code)."""
-    fwd = rng.integers(0, 4, size=(pairs, length))
-    rc = (3 - fwd)[:, ::-1]
-    labels = (rng.random((pairs, targets)) < 0.3).astype(np.uint8)
-    labels[0] = 1  # every target has a positive
-    return np.concatenate([fwd, rc]), np.concatenate([labels, labels])
-
-
-def asymmetric_model(length, targets, seed=0):
-    """A model that scores a sequence and its reverse complement differently (plain conv)."""
-    keras.utils.set_random_seed(seed)
-    inputs = keras.Input((length, 4))
-    x = keras.layers.Conv1D(6, 5, activation="relu")(inputs)
-    x = keras.layers.GlobalMaxPooling1D()(x)
-    outputs = keras.layers.Dense(targets, activation="sigmoid", name="predictions")(x)
-    return keras.Model(inputs, outputs)
-
-
-def save_run(run_dir, model, length, preset="tiny-test"):
-    """A run directory as train.py writes it (config.json nests the model config)."""
-    run_dir.mkdir(parents=True, exist_ok=True)
-    model.save(run_dir / "best_model.keras")
-    config = {"preset": preset, "model": {"family": "test", "sequence_length": length,
-                                          "num_targets": int(model.outputs[0].shape[-1])},
-              "params": model.count_params()}
-    (run_dir / "config.json").write_text(json.dumps(config))
-    return run_dir
-
-
-def strand_predictions(model, split, length=None):
-    n = split.num_samples
-    x, y = split.read(np.arange(n), length)
-    p = np.asarray(model(x, training=False), dtype=np.float32)
-    return p[: n // 2], p[n // 2:], y
-
-
-def bce(y, p):
-    p = np.clip(p.astype(np.float64), 1e-7, 1 - 1e-7)
-    return float(np.mean(-(y * np.log(p) + (1 - y) * np.log(1 - p))))
 
 
 @pytest.fixture
@@ -115,14 +62,20 @@ def test_end_to_end_synthetic(synthetic_mat_dir, tmp_path, capsys):
     assert summary["targets_skipped"] == int((positives == 0).sum())
     assert summary["targets_scored"] + summary["targets_skipped"] == 919
 
-    rows = evaluation.read_per_target(run / "per_target_test.tsv")
+    rows = reports.read_per_target(run / "per_target_test.tsv")
     scored = [j for j in range(919) if 0 < positives[j] < half]
     for j in scored[:: max(1, len(scored) // 15)]:
-        assert rows[j]["positives"] == positives[j]
-        assert rows[j]["ap"] == pytest.approx(average_precision_score(labels[:, j], scores[:, j]), abs=1e-9)
-        assert rows[j]["auroc"] == pytest.approx(roc_auc_score(labels[:, j], scores[:, j]), abs=1e-9)
-    auprc = np.array([r["auprc"] for r in rows])
-    assert summary["mean_auprc"] == pytest.approx(np.nanmean(auprc), abs=1e-9)
+        assert rows["positives"][j] == positives[j]
+        assert rows["ap"][j] == pytest.approx(average_precision_score(labels[:, j], scores[:, j]), abs=1e-9)
+        assert rows["auroc"][j] == pytest.approx(roc_auc_score(labels[:, j], scores[:, j]), abs=1e-9)
+    assert summary["mean_auprc"] == pytest.approx(np.nanmean(rows["auprc"]), abs=1e-9)
+    # DeepSEA's categories: means over their target blocks
+    for name, start, end in (("DNase", 0, 125), ("TF binding", 125, 815), ("histone marks", 815, 919)):
+        block = rows["auprc"][start:end]
+        assert summary["categories"][name]["mean_auprc"] == pytest.approx(np.nanmean(block), abs=1e-9)
+    header = (run / "per_target_test.tsv").read_text().splitlines()[:2]
+    assert header[0].split("\t")[:6] == ["index", "target", "cell_type", "assay", "treatment", "category"]
+    assert header[1].split("\t")[:6] == ["0", "8988T|DNase|None", "8988T", "DNase", "None", "DNase"]
 
     # the valid split goes to its own files
     assert evaluate.main([str(run), "--data", str(synthetic_mat_dir), "--split", "valid", "--no-progress"]) == 0
@@ -143,8 +96,8 @@ def test_train_py_run(synthetic_mat_dir, tmp_path, capsys):
     assert summary["sequence_length"] == 200 and summary["model"] == "cnn-300"
     val_loss = float((run / "history.csv").read_text().splitlines()[1].split(",")[2])
     assert summary["loss"] == pytest.approx(val_loss, rel=1e-4)
-    table = evaluation.markdown_table([run])
-    assert "| cnn-300 |" in table and f"{val_loss:.4f}" in table
+    table, warnings = reports.markdown_table([run])
+    assert "| cnn-300 |" in table and f"{val_loss:.4f}" in table and not warnings
 
 
 def test_batches_pair_strands(small_store, tmp_path):
@@ -152,7 +105,7 @@ def test_batches_pair_strands(small_store, tmp_path):
     model = asymmetric_model(24, 5, seed=3)
     split = open_store(small_store).split("test")
     for batch in (2, 10, 512):
-        pred = evaluation.predict_paired(model, split, batch_size=batch, progress=False)
+        pred = predict_paired(model, split, batch_size=batch, progress=False)
         fwd, rev, y = strand_predictions(model, split)
         np.testing.assert_allclose(pred.scores, (fwd + rev) / 2, atol=2e-6, rtol=0)
         assert pred.loss == pytest.approx(bce(y, np.concatenate([fwd, rev])), rel=1e-5)
@@ -171,7 +124,7 @@ def test_outputs_replaced_only_when_complete(small_store, tmp_path):
     bad.get_layer("predictions").set_weights([kernel * np.nan, bias])
     bad.save(run / "best_model.keras")
     before = listing(run)
-    assert evaluate.main(args) == 1
+    assert evaluate.main(args) == EXIT_USAGE
     assert listing(run) == before and (run / "metrics_test.json").read_text() == first
 
 
@@ -200,8 +153,8 @@ def test_published_weights_and_comparison(tmp_path, capsys):
     assert evaluate.main(["--published", "danq", "--weights", str(weights), "--data", str(store),
                           "--out", str(out), "--no-progress", "--save-model"]) == 0
     config = json.loads((out / "config.json").read_text())
-    assert config["published"] == "danq" and config["sequence_length"] == 100
-    assert config["dropout_scaling"] is True
+    assert config["kind"] == "published" and config["model"]["sequence_length"] == 100
+    assert config["published"]["model"] == "danq" and config["published"]["dropout_scaling"] is True
     model = load_published("danq", weights, sequence_length=100)
     fwd, rev, _ = strand_predictions(model, open_store(store).split("test"))
     with h5py.File(out / "predictions_test.h5", "r") as h5:
@@ -214,32 +167,30 @@ def test_published_weights_and_comparison(tmp_path, capsys):
     unscaled = tmp_path / "danq-unscaled"
     assert evaluate.main(["--published", "danq", "--weights", str(weights), "--data", str(store),
                           "--out", str(unscaled), "--no-progress", "--no-dropout-scaling"]) == 0
-    assert json.loads((unscaled / "config.json").read_text())["dropout_scaling"] is False
+    assert json.loads((unscaled / "config.json").read_text())["published"]["dropout_scaling"] is False
     model = load_published("danq", weights, sequence_length=100, scale_dropout=False)
     fwd, rev, _ = strand_predictions(model, open_store(store).split("test"))
     with h5py.File(unscaled / "predictions_test.h5", "r") as h5:
         np.testing.assert_allclose(h5["scores"][:], (fwd + rev) / 2, atol=1e-5, rtol=0)
 
-    table = evaluation.markdown_table([out])
+    table, _ = reports.markdown_table([out])
     assert "DanQ (published weights)" in table and "| DanQ | paper (Table 1) |" in table
 
     # 5 targets cannot be matched against the 919 published ones: a clear error
     capsys.readouterr()
-    assert evaluate.main([str(out), "--compare-published"]) == 1
+    assert evaluate.main([str(out), "--compare-published"]) == EXIT_USAGE
     assert "919" in capsys.readouterr().err
 
 
 def test_compare_published(tmp_path, capsys):
     """Per-target differences against data/reference/published_test_metrics.tsv."""
-    auprc, auroc, names = evaluation.read_published_metrics(evaluation.PUBLISHED_METRICS, "danq-jaspar")
+    auprc, auroc, names = reports.read_published_metrics(reports.PUBLISHED_METRICS, "danq-jaspar")
     assert names == target_names(919) and np.isnan(auprc[598])
     assert np.nanmean(auprc) == pytest.approx(0.3794, abs=1e-4)
-    run = tmp_path / "run"
-    run.mkdir()
-    (run / "config.json").write_text(json.dumps({"preset": "crnn-320"}))
+    run = save_run(tmp_path / "run", asymmetric_model(24, 919), 24, preset="crnn-320")
     ours = {"positives": np.full(919, 10), "auprc": auprc + 0.01, "ap": auprc, "auroc": auroc - 0.002}
-    (run / "per_target_test.tsv").write_text(evaluation.per_target_tsv(names, ours))
-    assert evaluate.main([str(run), "--compare-published"]) == 1  # which published model?
+    (run / "per_target_test.tsv").write_text(reports.per_target_tsv(names, ours))
+    assert evaluate.main([str(run), "--compare-published"]) == EXIT_USAGE  # which published model?
     assert "--compare-model" in capsys.readouterr().err
     assert evaluate.main([str(run), "--compare-published", "--compare-model", "danq-jaspar"]) == 0
     out = capsys.readouterr().out.splitlines()
@@ -251,14 +202,17 @@ def test_compare_published(tmp_path, capsys):
 
 
 def test_table(tmp_path, capsys):
-    run = tmp_path / "crnn"
-    run.mkdir()
-    (run / "config.json").write_text(json.dumps({"preset": "crnn-320-projection", "params": 2477479}))
+    run = save_run(tmp_path / "crnn", asymmetric_model(24, 5), 24, preset="crnn-320-projection")
+    config = json.loads((run / "config.json").read_text())
+    (run / "config.json").write_text(json.dumps({**config, "params": 2477479}))
     (run / "metrics_test.json").write_text(json.dumps(
         {"loss": 0.05321, "mean_auprc": 0.3829, "mean_ap": 0.3811, "mean_auroc": 0.9301}))
     (run / "history.csv").write_text("epoch,loss,val_loss,lr\n1,0.06,0.0500,3e-4\n2,0.05,0.0486,3e-4\n")
     table_md = tmp_path / "table.md"
     assert evaluate.main(["--table", str(run), "-o", str(table_md)]) == 0
+    assert evaluate.main(["--table", str(run), "-o", str(table_md)]) == EXIT_USAGE  # exists: --force
+    capsys.readouterr()
+    assert evaluate.main(["--table", str(run), "-o", str(table_md), "--force"]) == 0
     printed = capsys.readouterr().out
     assert table_md.read_text() == printed
     row = next(line for line in printed.splitlines() if line.startswith("| crnn-320-projection"))
@@ -304,7 +258,7 @@ def test_bad_inputs(small_store, tmp_path, capsys):
 
     def fails(args, *words):
         before = listing(run)
-        assert evaluate.main(args) == 1
+        assert evaluate.main(args) == EXIT_USAGE
         err = capsys.readouterr().err.strip()
         assert len(err.splitlines()) == 1 and err.startswith("error: ")
         for word in words:
@@ -312,10 +266,10 @@ def test_bad_inputs(small_store, tmp_path, capsys):
         assert listing(run) == before  # nothing written, no temporaries left
 
     empty = tmp_path / "empty_run"
-    empty.mkdir()
-    (empty / "config.json").write_text(json.dumps({"model": {"sequence_length": 24}}))
+    save_run(empty, model, 24)
+    (empty / "best_model.keras").unlink()
     fails([str(empty), "--data", str(small_store)], "best_model.keras")
-    fails([str(tmp_path / "nope"), "--data", str(small_store)], "config.json")
+    fails([str(tmp_path / "nope"), "--data", str(small_store)], "no such run directory")
     fails([str(run), "--data", str(small_store), "--split", "train"], "unknown split")
     fails([str(run), "--data", str(tmp_path / "no_data")], "no_data")
 
@@ -326,7 +280,7 @@ def test_bad_inputs(small_store, tmp_path, capsys):
     labels[-1, 0] = 1 - labels[-1, 0]
     unpaired = write_store(tmp_path / "unpaired", codes, labels)
     fails([str(run), "--data", str(unpaired), "--no-progress"], "row 5", "row 11")
-    short = write_store(tmp_path / "short", codes[:, :10], labels)
+    short = write_store(tmp_path / "short", *paired_data(rng, pairs=6, length=10, targets=5))
     fails([str(run), "--data", str(short), "--no-progress"], "10 bp")
 
     bad_in = tmp_path / "bad.h5"
@@ -335,7 +289,7 @@ def test_bad_inputs(small_store, tmp_path, capsys):
     out = tmp_path / "pred.h5"
     fails(["--predict", str(bad_in), str(out), "--model", str(run)], "testxdata")
     (tmp_path / "text.h5").write_text("not hdf5")
-    fails(["--predict", str(tmp_path / "text.h5"), str(out), "--model", str(run)], "neither HDF5")
+    fails(["--predict", str(tmp_path / "text.h5"), str(out), "--model", str(run)], "not a MATLAB")
     assert not out.exists()
     with pytest.raises(SystemExit):
         evaluate.main([str(run), "--data", str(small_store), "--batch-size", "7"])

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-import metrics
+from evaluation import metrics
 
 
 def prroc_dg_reference(labels, scores):

@@ -8,6 +8,7 @@ import sys
 import h5py
 import numpy as np
 import pytest
+from helpers import write_keras02
 
 from models import published
 from models.published import WeightsError, load_published
@@ -24,20 +25,6 @@ DANQ_SMALL = {
     "danq-jaspar": dict(kinds=["conv", None, None, "bilstm", None, None, "dense", "dense"],
                         kernel=30, pool=15, length=120, filters=6, units=4, hidden=7, targets=3),
 }
-
-
-def write_keras02(path, layers):
-    """Keras 0.2 ``Sequential.save_weights``: nb_layers, layer_k groups, nb_params, param_i."""
-    with h5py.File(path, "w") as f:
-        f.attrs["nb_layers"] = len(layers)
-        for k, params in enumerate(layers):
-            g = f.create_group(f"layer_{k}")
-            g.attrs["nb_params"] = len(params)
-            for n, p in enumerate(params):
-                if isinstance(p, tuple):  # shape only: lazily allocated, nothing written
-                    g.create_dataset(f"param_{n}", shape=p, dtype="float32")
-                else:
-                    g.create_dataset(f"param_{n}", data=p)
 
 
 def random_danq_layers(name, rng, shapes_only=False, **override):

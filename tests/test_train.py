@@ -18,10 +18,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import runs
+import rundir
 import train
+from cli import EXIT_DIVERGED
+from helpers import ROOT, cli_env
+from training import devices, settings
+from training.callbacks import EarlyStop, PlateauLR, seed_generator_states
 
-ROOT = Path(__file__).resolve().parents[1]
 # Tiny but complete: dropout (reseeded per epoch), 8 steps per epoch over a 256-sample subset
 # (so Keras epochs cross data epochs), a plateau patience of 1 so the LR schedule can act.
 TINY = ["--model", "cnn-500-dropout", "--filters", "8", "--sequence-length", "200",
@@ -30,14 +33,8 @@ TINY = ["--model", "cnn-500-dropout", "--filters", "8", "--sequence-length", "20
 EPOCHS = 3
 
 
-def _env() -> dict:
-    env = dict(os.environ, CUDA_VISIBLE_DEVICES="", TF_CPP_MIN_LOG_LEVEL="2", PYTHONHASHSEED="0")
-    env["PYTHONPATH"] = str(ROOT)
-    return env
-
-
 def _cli(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-    result = subprocess.run([sys.executable, str(ROOT / "train.py"), *args], cwd=ROOT, env=_env(),
+    result = subprocess.run([sys.executable, str(ROOT / "train.py"), *args], cwd=ROOT, env=cli_env(),
                             capture_output=True, text=True, timeout=300)
     if check and result.returncode != 0:
         raise AssertionError(f"train.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
@@ -77,7 +74,8 @@ def test_run_directory_contents(reference_run, store):
     files = {p.name for p in reference_run.iterdir()}
     assert {"config.json", "history.csv", "best_model.keras", "checkpoint", "logs"} <= files
     assert list((reference_run / "logs").rglob("events.out.tfevents.*")), "--tensorboard wrote no events"
-    assert not [name for name in files if name.startswith(".")], "temporary files left behind"
+    assert not [name for name in files if name.startswith(".") and name != ".lock"], "temporary files left"
+    assert (reference_run / ".lock").read_text() == "", "the lock was not released cleanly"
 
     config = json.loads((reference_run / "config.json").read_text())
     assert config["preset"] == "cnn-500-dropout"
@@ -87,10 +85,11 @@ def test_run_directory_contents(reference_run, store):
     assert config["training"]["lr_factor"] == 0.2 and config["training"]["min_lr"] == 2e-6
     assert config["training"]["early_stopping_patience"] == 5
     assert config["training"]["valid_samples"] == 100 and config["training"]["steps_per_epoch"] == 8
-    assert config["data"]["fingerprint"]["meta_sha256"] == runs.file_sha256(Path(store) / "meta.json")
+    assert config["data"]["fingerprint"]["meta_sha256"] == rundir.file_sha256(Path(store) / "meta.json")
     assert config["data"]["num_targets"] == 919
-    assert config["versions"]["keras"] and config["versions"]["tensorflow"]
-    assert "commit" in config["git"] and config["lstm_cudnn"]["has_lstm"] is False
+    assert config["schema"] == rundir.SCHEMA and config["kind"] == "trained"
+    assert config["provenance"]["versions"]["keras"] and config["provenance"]["versions"]["tensorflow"]
+    assert "commit" in config["provenance"]["git"] and config["lstm_cudnn"]["has_lstm"] is False
     assert config["distribution"]["replicas"] == 1
 
     history = _history(reference_run)
@@ -122,7 +121,7 @@ def test_run_directory_contents(reference_run, store):
 def test_sigkill_during_epoch_then_resume_matches_uninterrupted(reference_run, store, tmp_path):
     run_dir = tmp_path / "killed"
     args = [*TINY, "--data", str(store), "--out", str(run_dir), "--epochs", str(EPOCHS)]
-    proc = subprocess.Popen([sys.executable, str(ROOT / "train.py"), *args], cwd=ROOT, env=_env(),
+    proc = subprocess.Popen([sys.executable, str(ROOT / "train.py"), *args], cwd=ROOT, env=cli_env(),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     state_file = run_dir / "checkpoint" / "state.json"
     deadline = time.monotonic() + 240
@@ -145,12 +144,11 @@ def test_sigkill_during_epoch_then_resume_matches_uninterrupted(reference_run, s
 
     resumed, reference = _history(run_dir), _history(reference_run)
     assert [r["epoch"] for r in resumed] == [r["epoch"] for r in reference]
-    for column in ("loss", "val_loss", "lr"):
-        np.testing.assert_allclose([float(r[column]) for r in resumed],
-                                   [float(r[column]) for r in reference], rtol=1e-5)
+    for column in rundir.DETERMINISTIC_HISTORY_FIELDS:  # bit for bit (the CSV holds repr floats)
+        assert [r[column] for r in resumed] == [r[column] for r in reference], column
     for name in ("best_model.keras", f"checkpoint/epoch-{EPOCHS:04d}.keras"):
         for a, b in zip(_weights(run_dir / name), _weights(reference_run / name)):
-            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+            np.testing.assert_array_equal(a, b)
     config = json.loads((run_dir / "config.json").read_text())
     assert [r["from_epoch"] for r in config["resumes"]] == [1]
 
@@ -223,15 +221,15 @@ def test_resume_refuses_a_different_setting(capsys, reference_run):
 
 def test_overwrite_replaces_atomically_and_nan_stops_with_a_message(capsys, store, tmp_path):
     run_dir = tmp_path / "run"
-    run_dir.mkdir()
-    (run_dir / "old.txt").write_text("old")
+    with rundir.RunDir(run_dir).create({"kind": "trained", "model": {"sequence_length": 200, "num_targets": 919}}):
+        (run_dir / "history.csv").write_text("epoch,loss,val_loss,lr\n1,0.5,0.5,0.1\n")  # an old run's
     # An absurd learning rate drives the loss to NaN within the first epoch.
     code, _, err = _main(capsys, *TINY, "--data", str(store), "--out", str(run_dir), "--overwrite",
                          "--epochs", "1", "--steps-per-epoch", "2", "--lr", "1e30", "--verbose", "0")
-    assert code == train.EXIT_NAN
+    assert code == EXIT_DIVERGED
     assert "loss became nan" in err and "lower --lr" in err
-    assert not (run_dir / "old.txt").exists() and (run_dir / "config.json").exists()
-    assert not (run_dir / "history.csv").exists(), "a NaN epoch must not be recorded"
+    assert (run_dir / "config.json").exists()
+    assert not (run_dir / "history.csv").exists(), "a NaN epoch must not be recorded (nor the old run kept)"
     assert [p.name for p in tmp_path.iterdir()] == ["run"], "the old run directory was left behind"
 
 
@@ -243,53 +241,27 @@ def test_summary_prints_table1_parameter_count(capsys):
 
 
 def test_fast_lstm_records_the_deviation(capsys):
-    args = train.build_parser().parse_args(["--model", "crnn-320", "--fast-lstm"])
-    config, deviations = train.model_config(args)
+    config, deviations = settings.model_config(settings.TrainSettings(model="crnn-320", fast_lstm=True))
     assert config["gate"] == "sigmoid" and config["recurrent_dropout"] == 0.0
     assert len(deviations) == 1 and "keras2_hard_sigmoid" in deviations[0] and "0.2" in deviations[0]
-    model = train.build(config, mixed_precision=False)
-    report = train.lstm_cudnn_report(model, gpu_available=True)
+    model = settings.build(config)
+    report = devices.lstm_cudnn_report(model, gpu_available=True)
     assert report["cudnn_compatible_settings"] is True and report["uses_cudnn"] is True
-    faithful, _ = train.model_config(train.build_parser().parse_args(["--model", "crnn-320"]))
-    report = train.lstm_cudnn_report(train.build(faithful, mixed_precision=False), gpu_available=True)
+    faithful, _ = settings.model_config(settings.TrainSettings(model="crnn-320"))
+    report = devices.lstm_cudnn_report(settings.build(faithful), gpu_available=True)
     assert report["uses_cudnn"] is False
     assert any("recurrent_dropout=0.2" in r for r in report["reasons"])
     assert any("keras2_hard_sigmoid" in r for r in report["reasons"])
 
 
-# --- runs.py: the run-directory helpers ----------------------------------------------------------
-
-def test_runs_helpers_write_atomically_and_round_trip(tmp_path):
-    history = [{"epoch": 1, "loss": 0.1 + 0.2, "val_loss": 1 / 3, "lr": 3e-4}]
-    runs.write_history(tmp_path, history)
-    assert runs.read_history(tmp_path) == history  # floats written with repr: exact round trip
-    runs.write_json(tmp_path / "a.json", {"x": float("nan"), "y": [1.5, float("inf")]})
-    assert json.loads((tmp_path / "a.json").read_text()) == {"x": None, "y": [1.5, None]}
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json", "history.csv"]
-    with pytest.raises(runs.RunDirError, match="cannot read JSON"):
-        (tmp_path / "bad.json").write_text("{")
-        runs.read_json(tmp_path / "bad.json")
-
-
-def test_create_run_dir_refuses_then_replaces(tmp_path):
-    run_dir = tmp_path / "run"
-    runs.create_run_dir(run_dir, {"n": 1})
-    (run_dir / "extra.txt").write_text("old")
-    with pytest.raises(runs.RunDirError, match="already exists"):
-        runs.create_run_dir(run_dir, {"n": 2})
-    assert json.loads((run_dir / "config.json").read_text()) == {"n": 1}
-    runs.create_run_dir(run_dir, {"n": 2}, overwrite=True)
-    assert sorted(p.name for p in run_dir.iterdir()) == ["config.json"]
-    assert json.loads((run_dir / "config.json").read_text()) == {"n": 2}
-    assert [p.name for p in tmp_path.iterdir()] == ["run"]  # no temporary or old directory left
-
+# --- the run directory's data fingerprint and the callbacks ----------------------------------------
 
 def test_same_data_compares_source_digest_then_meta():
     a = {"digest": "d1", "meta_sha256": "m1", "num_samples": {"train": 10}}
-    assert train.same_data(a, {**a, "meta_sha256": "m2"})  # re-converted from the same .mat files
-    assert not train.same_data(a, {**a, "digest": "d2"})
-    assert not train.same_data(a, {**a, "num_samples": {"train": 12}})
-    assert not train.same_data({**a, "digest": None}, {**a, "digest": None, "meta_sha256": "m2"})
+    assert rundir.same_data(a, {**a, "meta_sha256": "m2"})  # re-converted from the same .mat files
+    assert not rundir.same_data(a, {**a, "digest": "d2"})
+    assert not rundir.same_data(a, {**a, "num_samples": {"train": 12}})
+    assert not rundir.same_data({**a, "digest": None}, {**a, "digest": None, "meta_sha256": "m2"})
 
 
 def _keras208_schedule(val_losses, lr, *, factor, lr_patience, min_lr, es_patience):
@@ -321,7 +293,6 @@ def test_plateau_and_early_stopping_count_like_keras_2_0_8(losses):
     """The authors trained with Keras 2.0.8, whose callbacks fired one epoch later than Keras 3's."""
     import keras
 
-    PlateauLR, EarlyStop, _ = train.callback_classes()
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
     model.compile(optimizer=keras.optimizers.Adam(learning_rate=3e-4), loss="mse")
     plateau = PlateauLR(monitor="val_loss", factor=0.2, patience=2, min_lr=2e-6, verbose=0)
@@ -342,3 +313,27 @@ def test_plateau_and_early_stopping_count_like_keras_2_0_8(losses):
     assert stopped == expected_stop is not None
     np.testing.assert_allclose(lrs, expected_lrs[:len(lrs)], rtol=1e-6)
     assert len(set(lrs)) > 1  # the schedule did cut the learning rate
+
+
+def test_resume_relies_on_keras_internals_that_still_exist():
+    """Exact resume reseeds dropout through the seed-generator state variables and restores the
+    callbacks' counters; neither is documented Keras API, so this fails loudly if they change."""
+    import keras
+
+    model = settings.build(settings.model_config(settings.TrainSettings(model="crnn-320", sequence_length=200))[0])
+    states = seed_generator_states(model)
+    assert len(states) == 3, "dropout1 and the two LSTM directions each own a seed generator"
+    x = np.ones((2, 200, 4), np.float32)
+    from training.callbacks import reseed_dropout
+
+    reseed_dropout(model, 0, 1)
+    a = np.asarray(model(x, training=True))
+    b = np.asarray(model(x, training=True))
+    reseed_dropout(model, 0, 1)
+    np.testing.assert_array_equal(np.asarray(model(x, training=True)), a)
+    assert not np.array_equal(a, b)
+    for callback in (PlateauLR(monitor="val_loss", patience=2), EarlyStop(monitor="val_loss", patience=5)):
+        callback.set_model(keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)]))
+        callback.model.compile(optimizer="adam", loss="mse")
+        callback.on_train_begin()
+        assert set(callback.get_state()) == set(callback.state_keys)
