@@ -19,12 +19,14 @@ same logs, so callbacks decide alike; a lost worker ends every other one with
 :class:`ClusterError` (TensorFlow's coordination service notices a silent peer within about 10 s)
 instead of a hang.
 
-Only the chief (:func:`is_chief`) may write the run directory; the others run the same callbacks
-with writing turned off.
+Only the chief (:func:`is_chief`; known before the cluster forms from :func:`chief_task`) may
+write the run directory; the others run the same callbacks with writing turned off.
 """
 from __future__ import annotations
 
 import contextlib
+import functools
+import hashlib
 import json
 import math
 import os
@@ -33,7 +35,11 @@ import sys
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
-import tensorflow as tf
+
+import cli
+
+cli.quiet_tensorflow()
+import tensorflow as tf  # noqa: E402
 
 DISTRIBUTE_CHOICES = ("none", "mirrored", "multi-worker")
 # Ports of the workers on one node under SLURM: PORT_BASE, PORT_BASE + 1, ... (one per task).
@@ -45,8 +51,11 @@ PEER_ERRORS = (tf.errors.UnavailableError, tf.errors.DeadlineExceededError, tf.e
                tf.errors.CancelledError)
 
 
-class ClusterError(Exception):
-    """The workers cannot form a cluster, or one was lost: one line for the user."""
+class ClusterError(cli.UserError):
+    """The workers cannot form a cluster, or one was lost: one line for the user, exit status
+    :data:`cli.EXIT_CLUSTER`."""
+
+    exit_code = cli.EXIT_CLUSTER
 
 
 # --- the cluster ---------------------------------------------------------------------------------
@@ -113,6 +122,15 @@ def _workers(spec: Mapping[str, Sequence[str]]) -> list[str]:
     return list(spec.get("chief", [])) + list(spec.get("worker", []))
 
 
+def chief_task(resolver) -> bool:
+    """Whether this task will be the chief, known before the cluster forms: task 0 of the
+    ``chief`` job if there is one, else worker 0 (TensorFlow's rule; :func:`make_strategy` checks
+    that its ``should_checkpoint`` agrees)."""
+    jobs = resolver.cluster_spec().as_dict()
+    chief_job = "chief" if jobs.get("chief") else "worker"
+    return resolver.task_type == chief_job and int(resolver.task_id) == 0
+
+
 # Run in a child process: forming the cluster blocks inside TensorFlow's C++ runtime while holding
 # the GIL (no Python thread or signal handler of this process runs), and TensorFlow's coordination
 # service takes over SIGTERM; so the watchdog is another process, and its last resort is SIGKILL.
@@ -170,6 +188,8 @@ def make_strategy(kind: str, *, port_base: int = DEFAULT_PORT_BASE,
             all_workers_sum(strategy, 1.0)  # a first collective: every worker is really there
     except PEER_ERRORS as err:
         raise ClusterError(f"the {len(workers)}-worker cluster failed while starting: {_first_line(err)}") from None
+    if is_chief(strategy) != chief_task(resolver):
+        raise RuntimeError("TensorFlow's choice of the chief differs from distributed.chief_task")
     return strategy
 
 
@@ -210,22 +230,53 @@ def _first_line(err: Exception) -> str:
 
 def all_workers_sum(strategy: tf.distribute.Strategy, value: float) -> float:
     """``value`` summed over the workers (every local replica counts it once per worker)."""
+    return float(_sum_function(strategy)(tf.constant(value, tf.float64)))
+
+
+@functools.lru_cache(maxsize=8)
+def _sum_function(strategy: tf.distribute.Strategy):
+    """One traced all-reduce per strategy (a new tf.function per call would retrace every time)."""
     local = len(_local_devices(strategy)) or 1
 
     @tf.function
-    def reduce():
-        def replica_fn():
-            ctx = tf.distribute.get_replica_context()
-            return ctx.all_reduce("SUM", tf.constant(value / local, tf.float64))
-        return strategy.experimental_local_results(strategy.run(replica_fn))[0]
+    def reduce(value):
+        def replica_fn(v):
+            return tf.distribute.get_replica_context().all_reduce("SUM", v / local)
+        return strategy.experimental_local_results(strategy.run(replica_fn, args=(value,)))[0]
 
-    return float(reduce())
+    return reduce
 
 
 def barrier(strategy: tf.distribute.Strategy) -> None:
     """Wait until every worker gets here. Call it last, after the chief's final writes: workers that
     leave together do not see each other vanish (the coordination service logs a crash otherwise)."""
-    all_workers_sum(strategy, 0.0)
+    try:
+        all_workers_sum(strategy, 0.0)
+    except PEER_ERRORS as err:
+        raise ClusterError(f"a worker was lost at the end of training ({_first_line(err)})") from None
+
+
+def digest(record: Mapping[str, Any]) -> str:
+    """A short digest of a JSON-able record (what the workers must agree on)."""
+    return hashlib.sha256(json.dumps(record, sort_keys=True, default=str).encode()).hexdigest()[:24]
+
+
+def same_on_every_worker(strategy: tf.distribute.Strategy, text: str) -> bool:
+    """Whether every worker passed the same ``text`` (a :func:`digest`): all replicas gather
+    its bytes, so the answer is the same on every worker."""
+    chunks = np.frombuffer(text.encode().ljust(24)[:24], dtype=np.uint8).astype(np.float64)
+
+    @tf.function
+    def gather():
+        def replica_fn():
+            return tf.distribute.get_replica_context().all_gather(tf.constant(chunks[None, :]), axis=0)
+        return strategy.experimental_local_results(strategy.run(replica_fn))[0]
+
+    try:
+        rows = gather().numpy()
+    except PEER_ERRORS as err:
+        raise ClusterError(f"a worker was lost while starting ({_first_line(err)})") from None
+    return bool((rows == rows[0]).all())
 
 
 # --- the loop -------------------------------------------------------------------------------------
@@ -370,7 +421,7 @@ def fit(model, strategy: tf.distribute.Strategy, train_data: DatasetFn, *, epoch
         verbose=verbose if chief else 0, epochs=epochs, steps=steps_per_epoch)
     model.stop_training = False
     logs: dict[str, float] = {}
-    epoch, step = initial_epoch, 0
+    where = "before the first batch"
     try:
         train_iterator = iter(_distribute(strategy, train_data))
         callback_list.on_train_begin()
@@ -378,22 +429,24 @@ def fit(model, strategy: tf.distribute.Strategy, train_data: DatasetFn, *, epoch
             callback_list.on_epoch_begin(epoch)
             total = count = 0.0
             for step in range(steps_per_epoch):
+                where = f"during epoch {epoch + 1}, batch {step + 1}"
                 callback_list.on_train_batch_begin(step)
                 batch_total, batch_count = train_step(train_iterator)
                 total, count = total + float(batch_total), count + float(batch_count)
                 callback_list.on_train_batch_end(step, {"loss": total / count})
                 if model.stop_training:
                     break
+            where = f"while validating epoch {epoch + 1}"
             logs = {"loss": total / count, "val_loss": _evaluate(eval_step, valid_dataset, valid_steps)}
+            where = f"at the end of epoch {epoch + 1}"
             callback_list.on_epoch_end(epoch, logs)
             # Every worker saw the same logs, so the callbacks agree; the sum makes sure of it.
             if all_workers_sum(strategy, float(bool(model.stop_training))) > 0:
                 model.stop_training = True
                 break
     except PEER_ERRORS as err:
-        raise ClusterError(f"a worker was lost during epoch {epoch + 1}, batch {step + 1} ({_first_line(err)}); "
-                           "the last completed epoch's checkpoint is kept: start every worker again with "
-                           "--resume") from None
+        raise ClusterError(f"a worker was lost {where} ({_first_line(err)}); the last completed epoch's "
+                           "checkpoint is kept: start every worker again with --resume") from None
     callback_list.on_train_end(logs)
     return model.history
 
