@@ -60,6 +60,10 @@ def test_cluster_from_slurm_job_step(monkeypatch):
                                                             "node08:4001"]}
     assert (resolver.task_type, resolver.task_id) == ("worker", 3)
     assert os.environ["CUDA_VISIBLE_DEVICES"] == ""  # GPU binding is left to SLURM
+    # The strategy replicates over the GPUs the resolver reports: those this task sees (none here).
+    import tensorflow as tf
+
+    assert resolver.num_accelerators() == {"GPU": len(tf.config.list_physical_devices("GPU"))}
 
 
 @pytest.mark.parametrize("env,message", [

@@ -79,7 +79,7 @@ def cluster_resolver(port_base: int = DEFAULT_PORT_BASE, environ: Mapping[str, s
     """The cluster of a multi-worker run, from ``TF_CONFIG`` if set, else from the SLURM job step.
 
     Under SLURM every task of the step is a worker (rank = ``SLURM_PROCID``, task 0 the chief) on
-    port ``port_base + local rank``. GPUs are not reassigned: each task trains on the devices it
+    port ``port_base + local rank``. GPUs are not reassigned: each task trains on all the GPUs it
     sees (bind them with ``srun --gpus-per-task`` or run one task per node). Raises
     :class:`ClusterError` when neither is there or ``TF_CONFIG`` is malformed.
     """
@@ -107,15 +107,24 @@ def cluster_resolver(port_base: int = DEFAULT_PORT_BASE, environ: Mapping[str, s
         return resolvers.TFConfigClusterResolver()
     if source == "SLURM":
         try:
-            # Largest tasks-per-node entry, e.g. "2(x3),1" -> 2: only bounds the tasks per node here,
-            # as the GPU bookkeeping of SlurmClusterResolver is switched off (auto_set_gpu=False).
+            # Largest tasks-per-node entry, e.g. "2(x3),1" -> 2. The resolver lays out the ports by
+            # its GPU bookkeeping (one "GPU" per task here; auto_set_gpu=False assigns none).
             per_node = max(int(part.split("(")[0]) for part in environ["SLURM_STEP_TASKS_PER_NODE"].split(","))
-            return resolvers.SlurmClusterResolver(port_base=port_base, gpus_per_node=per_node,
-                                                  gpus_per_task=1, auto_set_gpu=False)
+            return _SlurmResolver(port_base=port_base, gpus_per_node=per_node, gpus_per_task=1,
+                                  auto_set_gpu=False)
         except (KeyError, ValueError, RuntimeError) as err:
             raise ClusterError(f"cannot read the SLURM job step ({err}); run under srun") from None
     raise ClusterError("--distribute multi-worker needs TF_CONFIG (see docs/DISTRIBUTED.md) or a SLURM "
                        "job step (srun); neither is set")
+
+
+class _SlurmResolver(tf.distribute.cluster_resolver.SlurmClusterResolver):
+    """The SLURM job step's cluster, reporting the GPUs this task sees (SLURM has bound them):
+    ``num_accelerators()`` is what MultiWorkerMirroredStrategy replicates over, and the stock
+    resolver would report its bookkeeping count instead."""
+
+    def num_accelerators(self, task_type=None, task_id=None, config_proto=None):
+        return {"GPU": len(tf.config.list_physical_devices("GPU"))}
 
 
 def _workers(spec: Mapping[str, Sequence[str]]) -> list[str]:
@@ -181,10 +190,15 @@ def make_strategy(kind: str, *, port_base: int = DEFAULT_PORT_BASE,
     resolver = cluster_resolver(port_base)
     workers = _workers(resolver.cluster_spec().as_dict())
     options = tf.distribute.experimental.CommunicationOptions(timeout_seconds=collective_timeout)
+    own = resolver.cluster_spec().task_address(resolver.task_type, resolver.task_id)
     try:
         with _startup_watchdog(startup_timeout, f"the {len(workers)}-worker cluster ({', '.join(workers)})"):
-            strategy = tf.distribute.MultiWorkerMirroredStrategy(cluster_resolver=resolver,
-                                                                 communication_options=options)
+            try:
+                strategy = tf.distribute.MultiWorkerMirroredStrategy(cluster_resolver=resolver,
+                                                                     communication_options=options)
+            except tf.errors.UnknownError as err:  # e.g. "Could not start gRPC server"
+                raise ClusterError(f"this worker cannot listen on {own}, its address in the cluster "
+                                   f"({_first_line(err)}); is the port in use?") from None
             all_workers_sum(strategy, 1.0)  # a first collective: every worker is really there
     except PEER_ERRORS as err:
         raise ClusterError(f"the {len(workers)}-worker cluster failed while starting: {_first_line(err)}") from None
