@@ -1,11 +1,11 @@
-# make setup | test | demo | figures | bench   (each creates .venv first if needed)
+# make setup | test | demo | figures | readme-figures | bench   (each creates .venv first if needed)
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONHASHSEED := 0
 
-.PHONY: setup test demo figures bench clean
+.PHONY: setup test demo figures readme-figures bench clean
 
 setup: $(VENV)/.installed
 
@@ -21,8 +21,12 @@ test: setup
 demo: setup
 	bash scripts/demo.sh
 
+# Figures into the runs folder (runs/demo/figures); readme-figures then copies their PNGs to docs/figures.
 figures: setup
 	bash scripts/figures.sh
+
+readme-figures: figures
+	bash scripts/readme_figures.sh
 
 bench: setup
 	$(PY) -m bench.run_all

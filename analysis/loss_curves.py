@@ -1,8 +1,16 @@
-"""Fig. 2: validation (and training) loss per epoch, runs with and without projection side by side.
+"""Fig. 2: validation loss per epoch, with and without the two regularisation strategies.
 
-Reads each run's ``history.csv`` (epoch, loss, val_loss, lr) and ``config.json``.
-Learning-rate drops (ReduceLROnPlateau) are marked with a down-pointing triangle on
-the validation curve at the first epoch trained at the lower rate.
+    python -m analysis.loss_curves RUN_DIR... -o FIG [--layout paper|overlay] [--train]
+
+``paper`` (default, the paper's Fig. 2): one panel per model family, CNN left and DanQ-style
+right (in the paper: the 500-filter presets ``cnn-500*`` and ``danq-500*``), each with its
+variants (plain, dropout, projection, projection + dropout) named in the legend.
+``overlay``: every run in one panel (used for the demo's CRNN-320 pair).
+
+Reads each run's history and config (through :mod:`analysis.runs`). Learning-rate drops
+(ReduceLROnPlateau) are marked with a down-pointing triangle on the validation curve at the
+first epoch trained at the lower rate. Titles say "synthetic data" when a run was trained on
+a synthetic bundle.
 """
 from __future__ import annotations
 
@@ -12,10 +20,13 @@ from pathlib import Path
 
 import numpy as np
 
-from analysis.plotting import VARIANT_COLOURS, VARIANTS, new_axes, save_figure
-from analysis.runs import AnalysisError, load_config, model_config, read_history, variant_of
+from analysis import runs as rundirs
+from analysis.plotting import SYNTHETIC_NOTE, VARIANT_COLOURS, VARIANT_LABELS, VARIANTS, new_axes, save_figure
+from analysis.runs import AnalysisError
 
-GROUPINGS = ("auto", "family", "projection", "none")
+LAYOUTS = ("paper", "overlay")
+FAMILY_ORDER = ("cnn", "danq", "crnn")
+FAMILY_TITLES = {"cnn": "CNN", "danq": "DanQ-style", "crnn": "CRNN"}
 
 
 def lr_drop_indices(lr: np.ndarray) -> np.ndarray:
@@ -33,79 +44,114 @@ def plot_loss_curves(runs: list[dict], ax=None, train: bool = False, title: str 
     and optionally ``colour``. Validation loss is solid, training loss (``train=True``) dashed.
     Returns the figure.
     """
+    from matplotlib.ticker import MaxNLocator
+
     fig, ax = new_axes(ax)
     marked = False
     for i, run in enumerate(runs):
         history, colour = run["history"], run.get("colour") or f"C{i}"
         epochs = history["epoch"]
-        ax.plot(epochs, history["val_loss"], "-", color=colour, label=f"{run['label']} (valid)")
+        suffix = " (valid)" if train else ""
+        ax.plot(epochs, history["val_loss"], "-", marker="o", markersize=3, color=colour,
+                label=f"{run['label']}{suffix}")
         if train and "loss" in history:
             ax.plot(epochs, history["loss"], "--", color=colour, alpha=0.7, label=f"{run['label']} (train)")
         if "lr" in history:
             drops = lr_drop_indices(history["lr"])
             if drops.size:
                 ax.plot(epochs[drops], history["val_loss"][drops], "v", color=colour, markersize=8,
-                        markeredgecolor="black", label=None if marked else "learning-rate drop")
+                        markeredgecolor="black", linestyle="none",
+                        label=None if marked else "learning-rate drop")
                 marked = True
-    from matplotlib.ticker import MaxNLocator
-
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("epoch")
-    ax.set_ylabel("loss (binary cross-entropy)")
+    ax.set_ylabel("validation loss (binary cross-entropy)" if not train else "loss (binary cross-entropy)")
     if title:
-        ax.set_title(title)
+        ax.set_title(title, fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
     return fig
 
 
 def load_runs(run_dirs: list[str]) -> list[dict]:
-    """History, config and labels of each run directory."""
-    runs = []
+    """History, config, family, variant, seed and synthetic flag of each run directory."""
+    loaded = []
     for run_dir in run_dirs:
-        cfg = model_config(load_config(run_dir), str(Path(run_dir) / "config.json"))
-        variant = variant_of(cfg)
-        runs.append({"run_dir": str(run_dir), "history": read_history(run_dir), "config": cfg,
-                     "family": str(cfg.get("family")), "variant": variant,
-                     "projection": variant.startswith("projection"),
-                     "label": f"{Path(run_dir).name}: {variant}",
-                     "colour": VARIANT_COLOURS.get(variant)})
-    return runs
+        config = rundirs.load_config(run_dir)
+        cfg = rundirs.model_config(config, str(rundirs.config_path(run_dir)))
+        variant = rundirs.variant_of(cfg)
+        loaded.append({"run_dir": str(run_dir), "name": Path(run_dir).name, "history": rundirs.read_history(run_dir),
+                       "config": cfg, "family": str(cfg.get("family")), "filters": cfg.get("filters"),
+                       "variant": variant, "seed": rundirs.run_seed(config),
+                       "synthetic": rundirs.is_synthetic(config), "colour": VARIANT_COLOURS.get(variant)})
+    return loaded
 
 
-def group_runs(runs: list[dict], group_by: str = "auto") -> list[tuple[str, list[dict]]]:
-    """Split runs into panels: by model family, by with/without projection, or one panel.
+def _family_key(family: str) -> tuple:
+    return (FAMILY_ORDER.index(family) if family in FAMILY_ORDER else len(FAMILY_ORDER), family)
 
-    ``auto`` = by family when the runs span several families (the paper's Fig. 2),
-    otherwise with vs without projection side by side.
+
+def _variant_labels(runs: list[dict]) -> None:
+    """Label each run by its variant, adding the seed where a panel has one variant twice."""
+    counts: dict[str, int] = {}
+    for run in runs:
+        counts[run["variant"]] = counts.get(run["variant"], 0) + 1
+    for run in runs:
+        label = VARIANT_LABELS.get(run["variant"], run["variant"])
+        run["label"] = label + (f", seed {run['seed']}" if counts[run["variant"]] > 1 else "")
+
+
+def _suptitle(fig, runs: list[dict], text: str) -> None:
+    if any(r["synthetic"] for r in runs):
+        text += f" ({SYNTHETIC_NOTE})"
+    fig.suptitle(text, fontsize=10)
+
+
+def plot_fig2(runs: list[dict], axes=None, train: bool = False):
+    """The paper's Fig. 2: one panel per family (CNN left, DanQ right), variants named in the legend.
+
+    ``runs`` from :func:`load_runs`; ``axes`` one per family or None. Returns the figure.
     """
-    if group_by not in GROUPINGS:
-        raise ValueError(f"group_by={group_by!r}; expected one of {', '.join(GROUPINGS)}")
-    if group_by == "auto":
-        group_by = "family" if len({r["family"] for r in runs}) > 1 else "projection"
-    if group_by == "none":
-        return [("", runs)]
-    if group_by == "family":
-        families = list(dict.fromkeys(r["family"] for r in runs))
-        return [(family, [r for r in runs if r["family"] == family]) for family in families]
-    groups = [("without projection", [r for r in runs if not r["projection"]]),
-              ("with projection", [r for r in runs if r["projection"]])]
-    return [g for g in groups if g[1]]
-
-
-def plot_runs(run_dirs: list[str], train: bool = False, group_by: str = "auto"):
-    """One panel per group (shared y axis), runs ordered by variant; returns the figure."""
     import matplotlib.pyplot as plt
 
-    groups = group_runs(load_runs(run_dirs), group_by)
-    fig, axes = plt.subplots(1, len(groups), figsize=(5.2 * len(groups), 4.2), sharey=True, squeeze=False)
-    for ax, (name, runs) in zip(axes[0], groups):
-        runs = sorted(runs, key=lambda r: (VARIANTS.index(r["variant"]), r["label"]))
-        plot_loss_curves(runs, ax=ax, train=train, title=name or None)
-    for ax in axes[0][1:]:
-        ax.set_ylabel("")
+    families = sorted({r["family"] for r in runs}, key=_family_key)
+    if axes is None:
+        fig, grid = plt.subplots(1, len(families), figsize=(5.4 * len(families), 4.3), squeeze=False)
+        axes = list(grid[0])
+    fig = axes[0].figure
+    for ax, family in zip(axes, families):
+        panel = sorted((r for r in runs if r["family"] == family),
+                       key=lambda r: (VARIANTS.index(r["variant"]), r["seed"] or 0, r["name"]))
+        _variant_labels(panel)
+        sizes = sorted({r["filters"] for r in panel if r["filters"]})
+        size = f", {'/'.join(map(str, sizes))} first-layer filters" if sizes else ""
+        plot_loss_curves(panel, ax=ax, train=train, title=FAMILY_TITLES.get(family, family) + size)
+    _suptitle(fig, runs, "Validation loss, with and without dropout and projection")
     fig.tight_layout()
     return fig
+
+
+def demo_loss_curves(runs: list[dict], ax=None, train: bool = True):
+    """Every run overlaid in one panel, labelled by run name and variant (the demo's CRNN-320 pair)."""
+    fig, ax = new_axes(ax, figsize=(6.0, 4.3))
+    runs = sorted(runs, key=lambda r: (VARIANTS.index(r["variant"]), r["name"]))
+    for run in runs:
+        run["label"] = f"{run['name']}: {VARIANT_LABELS.get(run['variant'], run['variant'])}"
+    plot_loss_curves(runs, ax=ax, train=train)
+    title = "Loss per epoch"
+    if any(r["synthetic"] for r in runs):
+        title += f" ({SYNTHETIC_NOTE})"
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def plot_runs(run_dirs: list[str], train: bool = False, layout: str = "paper"):
+    """Load the runs and draw them in one of :data:`LAYOUTS`; returns the figure."""
+    if layout not in LAYOUTS:
+        raise ValueError(f"layout={layout!r}; expected one of {', '.join(LAYOUTS)}")
+    loaded = load_runs(run_dirs)
+    return plot_fig2(loaded, train=train) if layout == "paper" else demo_loss_curves(loaded, train=train)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -113,15 +159,15 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m analysis.loss_curves",
         description="Plot validation (and training) loss per epoch of run directories (Fig. 2); "
                     "writes FIG.png and FIG.pdf.")
-    parser.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="run directories (history.csv)")
+    parser.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="run directories of trained models")
     parser.add_argument("-o", "--out", required=True, help="output figure path, without or with .png/.pdf")
     parser.add_argument("--train", action="store_true", help="also plot the training loss (dashed)")
-    parser.add_argument("--group-by", choices=GROUPINGS, default="auto",
-                        help="panels: by family, by with/without projection, one panel, or auto "
-                             "(family if several, else projection) [default: %(default)s]")
+    parser.add_argument("--layout", choices=LAYOUTS, default="paper",
+                        help="paper: one panel per family (CNN | DanQ), variants in each; overlay: all runs "
+                             "in one panel [default: %(default)s]")
     args = parser.parse_args(argv)
     try:
-        fig = plot_runs(args.run_dirs, train=args.train, group_by=args.group_by)
+        fig = plot_runs(args.run_dirs, train=args.train, layout=args.layout)
     except AnalysisError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -15,6 +15,9 @@ from fileio import atomic_path  # noqa: E402
 VARIANTS = ("plain", "dropout", "projection", "projection+dropout")
 VARIANT_COLOURS = {"plain": "tab:blue", "dropout": "tab:orange",
                    "projection": "tab:green", "projection+dropout": "tab:red"}
+VARIANT_LABELS = {"plain": "plain", "dropout": "dropout 0.2", "projection": "projection (64)",
+                  "projection+dropout": "projection (64) + dropout 0.2"}
+SYNTHETIC_NOTE = "synthetic data"
 
 
 def new_axes(ax=None, figsize=(5.0, 4.0)):

@@ -1,18 +1,27 @@
-"""Fig. 3: PCA of the projection-matrix columns of filters that match known motifs.
+"""Fig. 3: PCA of the projection-matrix columns of filters that match known motifs, beside logos.
 
-Column f of the projection kernel (layer ``projection``, kernel (1, n_filters, 64))
-is the 64-d embedding of first-layer filter f. Like the paper, the PCA uses the
-filters whose best JASPAR match has q < 1e-8 (``--q-threshold``); when fewer than
-``--min-points`` pass (typical of small demo runs) it falls back to the
-``--fallback-n`` filters with the smallest q among those with q < ``--stat-q``
-and says so in the title, on stdout and in the JSON.
+    python -m analysis.projection_pca RUN_DIR -o FIG [--q-threshold 1e-8] [--logos 8]
 
-Beyond the paper, a number for its claim that forward and reverse-complement
-versions of a motif are projected to similar places: among filters with a
-significant match (q < ``--stat-q``), the mean cosine similarity of the columns of
-pairs matching the **same** JASPAR motif in **opposite** orientations, against
-the mean over the same number of random pairs drawn from those filters
-(permutation p-value, one-sided, ``(1 + #null >= observed) / (1 + n)``).
+Column f of the projection kernel (layer ``projection``, kernel (1, n_filters, 64)) is the
+64-d embedding of first-layer filter f. Like the paper, the PCA uses the filters whose best
+JASPAR match has q < 1e-8 (``--q-threshold``); each point is labelled by its matched motif,
+``(f)``/``(rc)`` (which strand of the JASPAR matrix the filter matches) and the filter index,
+and coloured by TF family as the paper did (cyan C2H2 zinc finger, green bZIP, red homeodomain,
+purple bHLH, blue other; JASPAR's TF class). Labels are moved apart (adjustText) with a thin
+line to their point. Beside it: information-content logos of labelled filters (the best one
+of each matched motif and orientation, up to ``--logos``), each above its JASPAR match aligned
+by TOMTOM's offset and orientation. The match table comes from ``python -m analysis.motifs``
+(which records the JASPAR release and TOMTOM column distance used; the title says them).
+
+When fewer than ``--min-points`` pass (typical of small demo runs) it falls back to the
+``--fallback-n`` filters with the smallest q among those with q < ``--stat-q`` and says so in
+the title, on stdout and in the JSON.
+
+Beyond the paper, a number for its claim that forward and reverse-complement versions of a
+motif are projected to similar places: among filters with a significant match (q <
+``--stat-q``), the mean cosine similarity of the columns of pairs matching the **same** JASPAR
+motif in **opposite** orientations, against the mean over the same number of random pairs drawn
+from those filters (permutation p-value, one-sided, ``(1 + #null >= observed) / (1 + n)``).
 """
 from __future__ import annotations
 
@@ -22,12 +31,15 @@ from pathlib import Path
 
 import numpy as np
 
-from analysis.motifs import FAMILIES, load_run_model, read_tsv
-from analysis.plotting import new_axes, save_figure
+from analysis import runs as rundirs
+from analysis.motifs import FAMILIES, plot_logo_pairs, read_tsv
+from analysis.plotting import SYNTHETIC_NOTE, new_axes, save_figure
 from analysis.runs import AnalysisError, write_json
 
 # The paper's colours: cyan C2H2 ZF, green bZIP, red homeodomain, purple bHLH, blue other.
 FAMILY_COLOURS = dict(zip(FAMILIES, ("c", "g", "r", "purple", "b")))
+# Label text: the same hues, cyan darkened so that it reads on white.
+LABEL_COLOURS = dict(zip(FAMILIES, ("darkcyan", "darkgreen", "firebrick", "purple", "navy")))
 
 
 def projection_columns(model) -> np.ndarray:
@@ -65,17 +77,27 @@ def pca_2d(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return coords, np.pad(ratio, (0, 2 - len(ratio)))
 
 
+def point_label(row: dict) -> str:
+    """``CTCF (rc) 12``: matched motif, orientation, filter index."""
+    return f"{row['match_name']} ({row['orientation']}) {row['filter']}"
+
+
 def plot_projection_pca(coords: np.ndarray, labels: list[str], families: list[str], ax=None,
-                        title: str | None = None, explained: np.ndarray | None = None):
-    """Scatter of PCA scores, each point labelled ("name (f)" / "name (rc)") and coloured by family."""
+                        title: str | None = None, explained: np.ndarray | None = None,
+                        declutter: bool = True):
+    """Scatter of PCA scores, each point labelled and coloured by TF family (the paper's colours).
+
+    With ``declutter`` the labels are pushed apart (adjustText), each joined to its point by a
+    thin line. Returns the figure.
+    """
     fig, ax = new_axes(ax, figsize=(7.0, 6.0))
     for family in FAMILIES:
         idx = [i for i, fam in enumerate(families) if fam == family]
         if idx:
-            ax.scatter(coords[idx, 0], coords[idx, 1], c=FAMILY_COLOURS[family], s=25, label=family)
-    for (x, y), label, family in zip(coords, labels, families):
-        ax.annotate(label, (x, y), fontsize=6, color=FAMILY_COLOURS.get(family, "b"),
-                    xytext=(2, 2), textcoords="offset points")
+            ax.scatter(coords[idx, 0], coords[idx, 1], c=FAMILY_COLOURS[family], s=28, label=family,
+                       edgecolors="black", linewidths=0.3, zorder=3)
+    texts = [ax.text(x, y, label, fontsize=6, color=LABEL_COLOURS.get(family, "navy"), zorder=4)
+             for (x, y), label, family in zip(coords, labels, families)]
     if explained is not None:
         ax.set_xlabel(f"PC1 ({100 * explained[0]:.0f}% of variance)")
         ax.set_ylabel(f"PC2 ({100 * explained[1]:.0f}% of variance)")
@@ -83,8 +105,56 @@ def plot_projection_pca(coords: np.ndarray, labels: list[str], families: list[st
         ax.set_title(title, fontsize=9)
     if not len(coords):
         ax.text(0.5, 0.5, "no filters with a significant match", ha="center", transform=ax.transAxes)
-    else:
-        ax.legend(fontsize=7, loc="best")
+        return fig
+    ax.legend(fontsize=7, loc="best", title="TF family", title_fontsize=7)
+    if declutter and len(texts) > 1:
+        from adjustText import adjust_text
+
+        pad = 0.08 * (np.ptp(coords, axis=0) + 1e-9)
+        ax.set_xlim(coords[:, 0].min() - pad[0], coords[:, 0].max() + pad[0])
+        ax.set_ylim(coords[:, 1].min() - pad[1], coords[:, 1].max() + pad[1])
+        adjust_text(texts, x=coords[:, 0], y=coords[:, 1], ax=ax, time_lim=5,
+                    arrowprops=dict(arrowstyle="-", color="0.55", lw=0.4))
+    return fig
+
+
+def logo_rows(chosen: list[dict], n: int) -> list[dict]:
+    """Up to ``n`` filters for logos: the best of each (motif, orientation), forward and reverse
+    complement of a motif next to each other, motifs in order of their best q."""
+    best: dict[tuple, dict] = {}
+    for row in sorted(chosen, key=lambda r: r["q_value"]):
+        best.setdefault((row["match_id"], row["orientation"]), row)
+    order = list(dict.fromkeys(key[0] for key in best))
+    picked = [best[(m, o)] for m in order for o in ("f", "rc") if (m, o) in best]
+    return picked[:n]
+
+
+def plot_fig3(coords: np.ndarray, chosen: list[dict], probabilities: dict, targets, n_logos: int = 8,
+              title: str | None = None, explained: np.ndarray | None = None, caption: str | None = None,
+              axes=None):
+    """The paper's Fig. 3 (PCA, labelled and coloured) with logos of labelled filters beside it.
+
+    ``axes``: ``(pca_ax, [(filter_ax, match_ax), ...])`` with one pair per logo shown
+    (:func:`logo_rows`), or None for a new figure. Returns the figure.
+    """
+    import matplotlib.pyplot as plt
+
+    from analysis.motifs import logo_pair_axes
+
+    shown = logo_rows(chosen, n_logos) if n_logos else []
+    if axes is None:
+        fig = plt.figure(figsize=(13.0, max(7.0, 1.25 * len(shown) + 1.4)))
+        grid = fig.add_gridspec(1, 2, width_ratios=(1.5, 1.0), wspace=0.16)
+        axes = (fig.add_subplot(grid[0]), logo_pair_axes(fig, grid[1], len(shown)) if shown else [])
+        fig.subplots_adjust(left=0.06, right=0.98, top=0.94, bottom=0.09)
+    pca_ax, pairs = axes
+    fig = pca_ax.figure
+    plot_projection_pca(coords, [point_label(r) for r in chosen], [r["family"] for r in chosen], ax=pca_ax,
+                        title=title, explained=explained)
+    if shown:
+        plot_logo_pairs(probabilities, shown, targets, axes=pairs)
+    if caption:
+        fig.text(0.01, 0.005, caption, fontsize=7, ha="left", va="bottom", wrap=True)
     return fig
 
 
@@ -138,15 +208,30 @@ def orientation_pair_statistic(vectors: np.ndarray, rows: list[dict], q_threshol
     return result
 
 
+def read_filter_probabilities(path: Path) -> dict[int, np.ndarray]:
+    """``{filter index: (w, 4) A,C,G,T probabilities}`` from the motif analysis's MEME file."""
+    from memelite.io import read_meme
+
+    if not path.is_file():
+        raise AnalysisError(f"{path}: file not found (run `python -m analysis.motifs` first)")
+    try:
+        motifs = read_meme(str(path))
+    except Exception as exc:  # memelite raises plain exceptions for a malformed file
+        raise AnalysisError(f"{path}: not a MEME motif file ({type(exc).__name__}: {exc})") from None
+    return {int(name.split()[0].rsplit("_", 1)[1]): np.asarray(m, dtype=np.float64).T
+            for name, m in motifs.items()}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m analysis.projection_pca",
-        description="PCA of the projection-matrix columns of filters matching JASPAR motifs (Fig. 3), "
-                    "and the forward/reverse-complement cosine statistic (written to the run dir).")
-    parser.add_argument("run_dir", help="run directory of a projection model (best_model.keras)")
+        description="Fig. 3: PCA of the projection-matrix columns of filters matching JASPAR motifs, with "
+                    "logos of those filters beside their matches, and the forward/reverse-complement "
+                    "cosine statistic (written to the run dir).")
+    parser.add_argument("run_dir", help="run directory of a trained projection model")
     parser.add_argument("-o", "--out", required=True, help="output figure path (FIG.png and FIG.pdf)")
     parser.add_argument("--motifs", default=None,
-                        help="TOMTOM table from analysis.motifs [default: RUN_DIR/motifs/tomtom.tsv]")
+                        help="folder written by python -m analysis.motifs [default: RUN_DIR/motifs]")
     parser.add_argument("--q-threshold", type=float, default=1e-8,
                         help="filters shown: best match q below this [default: %(default)s]")
     parser.add_argument("--min-points", type=int, default=3,
@@ -155,36 +240,56 @@ def main(argv: list[str] | None = None) -> int:
                         help="fallback: this many best-matching filters [default: %(default)s]")
     parser.add_argument("--stat-q", type=float, default=0.01,
                         help="q threshold for the fallback and the cosine statistic [default: %(default)s]")
+    parser.add_argument("--logos", type=int, default=8,
+                        help="logo pairs beside the PCA (0 = PCA only) [default: %(default)s]")
     parser.add_argument("--n-permutations", type=int, default=10000, help="[default: %(default)s]")
     parser.add_argument("--seed", type=int, default=0, help="permutation seed [default: %(default)s]")
     args = parser.parse_args(argv)
     run_dir = Path(args.run_dir)
+    motif_dir = Path(args.motifs) if args.motifs else rundirs.motifs_dir(run_dir)
     try:
         if args.n_permutations < 1:
             raise AnalysisError(f"--n-permutations must be >= 1, got {args.n_permutations}")
-        model = load_run_model(run_dir)
+        if args.logos < 0:
+            raise AnalysisError(f"--logos must be >= 0, got {args.logos}")
+        synthetic = rundirs.is_synthetic(rundirs.load_config(run_dir))
+        model = rundirs.load_run_model(run_dir)
         try:
             vectors = projection_columns(model)
         except AnalysisError as exc:
-            raise AnalysisError(f"{run_dir / 'best_model.keras'}: {exc}") from None
-        rows = read_tsv(args.motifs or run_dir / "motifs" / "tomtom.tsv")
+            raise AnalysisError(f"{rundirs.model_path(run_dir)}: {exc}") from None
+        rows = read_tsv(rundirs.motif_file(motif_dir, "table"))
         if len(rows) != len(vectors):
             raise AnalysisError(f"motif table has {len(rows)} filters but the projection has "
                                 f"{len(vectors)} columns (table from another run?)")
+        summary = rundirs.read_json(rundirs.motif_file(motif_dir, "summary"))
+        release = summary.get("jaspar_release", "JASPAR2018")
+        probabilities = read_filter_probabilities(rundirs.motif_file(motif_dir, "meme")) if args.logos else {}
     except AnalysisError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    from data.jaspar import load_motifs
+
     chosen, note = select_filters(rows, args.q_threshold, args.min_points, args.fallback_n, args.stat_q)
     print(note)
     coords, explained = pca_2d(vectors[[r["filter"] for r in chosen]]) if chosen else (np.zeros((0, 2)), None)
-    labels = [f"{r['match_name']} ({r['orientation']})" for r in chosen]
-    fig = plot_projection_pca(coords, labels, [r["family"] for r in chosen],
-                              title=f"{run_dir.name}: {note}", explained=explained)
+    matching = f"{summary.get('distance', 'pearson')} TOMTOM vs {release}"
+    title = f"{run_dir.name}: projection columns, {note}" + (f" ({SYNTHETIC_NOTE})" if synthetic else "")
+    caption = (f"PCA of the 64-d projection-matrix columns of the filters whose best {release} CORE vertebrate "
+               f"match ({summary.get('distance', 'pearson')} TOMTOM; activation rule "
+               f"'{summary.get('activation_rule', '?')}') passes the selection; "
+               "label: matched motif, (f) forward / (rc) reverse complement of the JASPAR matrix, filter index; "
+               "colour: TF family (cyan C2H2 ZF, green bZIP, red homeodomain, purple bHLH, blue other). "
+               "Logos: information content of labelled filters (best of each motif and orientation) above "
+               "their JASPAR match, aligned by TOMTOM's offset and orientation."
+               + (" Synthetic data: motifs were planted." if synthetic else ""))
+    fig = plot_fig3(coords, chosen, probabilities, load_motifs(release), n_logos=args.logos, title=title,
+                    explained=explained, caption=caption)
     for path in save_figure(fig, args.out):
         print(f"wrote {path}")
     stats = orientation_pair_statistic(vectors, rows, args.stat_q, args.n_permutations, args.seed)
-    stats.update(pca_selection=note, pca_filters=[r["filter"] for r in chosen])
-    path = write_json(run_dir / "projection_similarity.json", stats)
+    stats.update(pca_selection=note, pca_filters=[r["filter"] for r in chosen], matching=matching)
+    path = write_json(rundirs.projection_similarity_path(run_dir), stats)
     if stats["p_value"] is None:
         print(f"cosine statistic: {stats.get('note')}")
     else:

@@ -1,16 +1,21 @@
 """Fig. 1: the first-layer-size sweep -- run the grid, then plot test AUPRC against first-layer size.
 
     python -m analysis.sweep run --data DIR --root RUNS_ROOT [--families cnn danq]
-        [--sizes 300 500 750 1000] [--shard K/N] [--epochs N --steps-per-epoch N ...]
+        [--sizes 300 500 750 1000] [--seeds 0 1 2] [--shard K/N] [--epochs N --steps-per-epoch N ...]
     python -m analysis.sweep plot RUNS_ROOT -o FIG
 
 Each grid cell is the registered preset ``{family}-{size}[-projection][-dropout]``
 (``models.presets``; other sizes use the 300-filter preset with ``--filters``), trained by
-``train.py`` into ``RUNS_ROOT/<cell>`` and scored by
-``evaluate.py`` (``metrics_test.json``). The runner is resumable: a cell with
-``metrics_test.json`` is skipped, a finished but unevaluated one is only evaluated,
-an interrupted one is continued with ``train.py --resume``. ``--shard K/N``
-(K = 1..N) takes every N-th cell of the fixed grid order, for array jobs.
+``train.py`` once per seed into ``RUNS_ROOT/<cell>/seed<k>`` and scored by ``evaluate.py``.
+The runner is resumable: an evaluated run is skipped, a finished but unevaluated one is only
+evaluated, an interrupted one is continued with ``train.py --resume``. ``--shard K/N``
+(K = 1..N) takes every N-th run of the fixed grid order, for array jobs.
+
+The plot has the paper's layout: CNNs left, DanQ-style networks right, the four variants
+(plain, dropout, projection, projection + dropout) in each; one small point per seed, the mean
+over seeds with its standard deviation, DanQ points jittered along x as in the paper, the
+chance line (AUPRC of a random ranking = the mean positive rate) and, when the metrics record
+it (``oracle_auprc``, synthetic data), the AUPRC of the true label probabilities.
 """
 from __future__ import annotations
 
@@ -21,18 +26,19 @@ from pathlib import Path
 
 import numpy as np
 
-from analysis.plotting import VARIANT_COLOURS, VARIANTS, new_axes, save_figure
-from analysis.runs import AnalysisError, load_config, model_config, read_json, variant_of
+from analysis import runs as rundirs
+from analysis.plotting import VARIANT_COLOURS, VARIANTS, VARIANT_LABELS, new_axes, save_figure
+from analysis.runs import AnalysisError
 
 REPO = Path(__file__).resolve().parent.parent
 FAMILIES = ("cnn", "danq")
+FAMILY_TITLES = {"cnn": "CNN", "danq": "DanQ-style (CNN + BiLSTM)"}
 SIZES = (300, 500, 750, 1000)
-METRICS_FILE = "metrics_test.json"
 VARIANT_SUFFIX = {"plain": "", "dropout": "-dropout", "projection": "-projection",
                   "projection+dropout": "-projection-dropout"}
 # train.py flags the runner passes through to shrink a cell for a CPU or a quick look.
 SHRINK_FLAGS = ("epochs", "steps_per_epoch", "max_train_samples", "max_valid_samples", "batch_size",
-                "lr", "seed")
+                "lr")
 
 
 def preset_name(family: str, size: int, variant: str) -> str:
@@ -83,22 +89,20 @@ def shard(cells: list[str], k: int, n: int) -> list[str]:
     return cells[k - 1::n]
 
 
+def run_dir_of(root: Path, cell: str, seed: int) -> Path:
+    """Run directory of one seed of a grid cell."""
+    return Path(root) / cell / f"seed{seed}"
+
+
 def cell_state(run_dir: Path) -> str:
     """``done`` (evaluated), ``trained`` (finished training), ``partial`` (started) or ``new``."""
-    if (run_dir / METRICS_FILE).exists():
+    if rundirs.has_metrics(run_dir, "test"):
         return "done"
-    state_file = run_dir / "checkpoint" / "state.json"
-    if state_file.exists():
-        try:
-            finished = read_json(state_file).get("finished")
-        except AnalysisError:
-            finished = None
-        return "trained" if finished else "partial"
-    return "partial" if run_dir.exists() else "new"
+    return rundirs.training_state(run_dir)
 
 
 def cell_commands(preset: str, run_dir: Path, data: str, state: str, shrink: dict,
-                  python: str = sys.executable) -> list[list[str]]:
+                  python: str = sys.executable, seed: int | None = None) -> list[list[str]]:
     """The train.py / evaluate.py command lines that bring one cell to ``done``."""
     train, evaluate = str(REPO / "train.py"), str(REPO / "evaluate.py")
     commands = []
@@ -110,6 +114,8 @@ def cell_commands(preset: str, run_dir: Path, data: str, state: str, shrink: dic
         for key in SHRINK_FLAGS:
             if shrink.get(key) is not None:
                 cmd += [f"--{key.replace('_', '-')}", str(shrink[key])]
+        if seed is not None:
+            cmd += ["--seed", str(seed)]
         commands.append(cmd)
     elif state == "partial":
         commands.append([python, train, "--out", str(run_dir), "--resume", "--data", data, "--verbose", "2"])
@@ -118,80 +124,145 @@ def cell_commands(preset: str, run_dir: Path, data: str, state: str, shrink: dic
     return commands
 
 
-def run_grid(cells: list[str], root: Path, data: str, shrink: dict, dry_run: bool = False) -> list[str]:
-    """Bring every cell to ``done``; returns the cells whose commands failed (others still run)."""
+def plan(cells: list[str], seeds: list[int]) -> list[tuple[str, int]]:
+    """(cell, seed) pairs in the fixed grid order (seeds innermost)."""
+    return [(cell, seed) for cell in cells for seed in seeds]
+
+
+def run_grid(jobs: list[tuple[str, int]], root: Path, data: str, shrink: dict,
+             dry_run: bool = False) -> list[str]:
+    """Bring every (cell, seed) to ``done``; returns the runs whose commands failed (others still run)."""
     failed = []
-    for i, preset in enumerate(cells, start=1):
-        run_dir = root / preset
+    for i, (cell, seed) in enumerate(jobs, start=1):
+        run_dir = run_dir_of(root, cell, seed)
         state = cell_state(run_dir)
-        commands = cell_commands(preset, run_dir, data, state, shrink)
-        print(f"[{i}/{len(cells)}] {preset}: {state}" + ("" if commands else " (skipped)"), flush=True)
+        commands = cell_commands(cell, run_dir, data, state, shrink, seed=seed)
+        name = f"{cell} seed {seed}"
+        print(f"[{i}/{len(jobs)}] {name}: {state}" + ("" if commands else " (skipped)"), flush=True)
         for cmd in commands:
             print("  $ " + " ".join(cmd[1:]), flush=True)
             if not dry_run and subprocess.run(cmd, cwd=REPO).returncode != 0:
-                print(f"  {preset}: command failed; continuing with the next cell", flush=True)
-                failed.append(preset)
+                print(f"  {name}: command failed; continuing with the next run", flush=True)
+                failed.append(name)
                 break
     return failed
 
 
 # ----------------------------------------------------------------------------- plot
 
-def mean_auprc(metrics: dict, source: str) -> float:
-    """The mean test AUPRC of an ``evaluate.py`` metrics file."""
-    value = metrics.get("mean_auprc")
-    if not isinstance(value, (int, float)):
-        raise AnalysisError(f"{source}: no numeric 'mean_auprc'")
-    return float(value)
-
-
 def collect_results(root: str | Path) -> list[dict]:
-    """One record (family, filters, variant, auprc, run_dir) per evaluated run under ``root``."""
+    """One record per evaluated run under ``root`` (``RUNS_ROOT/<cell>/seed<k>`` or ``RUNS_ROOT/<run>``).
+
+    Keys: family, filters, variant, seed, auprc, chance, oracle (None if not recorded),
+    synthetic, run_dir.
+    """
     root = Path(root)
     if not root.is_dir():
         raise AnalysisError(f"{root}: runs folder not found")
     results = []
-    for metrics_path in sorted(root.glob(f"*/{METRICS_FILE}")):
-        run_dir = metrics_path.parent
-        cfg = model_config(load_config(run_dir), str(run_dir / "config.json"))
+    for run_dir in rundirs.evaluated_runs(root, "test"):
+        config = rundirs.load_config(run_dir)
+        cfg = rundirs.model_config(config, str(rundirs.config_path(run_dir)))
         results.append({"family": str(cfg["family"]), "filters": int(cfg["filters"]),
-                        "variant": variant_of(cfg), "run_dir": str(run_dir),
-                        "auprc": mean_auprc(read_json(metrics_path), str(metrics_path))})
+                        "variant": rundirs.variant_of(cfg), "seed": rundirs.run_seed(config),
+                        "run_dir": str(run_dir), "auprc": rundirs.mean_auprc(run_dir, "test"),
+                        "chance": rundirs.chance_auprc(run_dir, "test"),
+                        "oracle": rundirs.oracle_auprc(run_dir, "test"),
+                        "synthetic": rundirs.is_synthetic(config)})
     if not results:
-        raise AnalysisError(f"{root}: no evaluated runs (*/{METRICS_FILE})")
+        raise AnalysisError(f"{root}: no evaluated runs (no test metrics under it)")
     return results
 
 
+def summarise(results: list[dict]) -> list[dict]:
+    """Per (family, variant, filters): mean and standard deviation over seeds, and the seed values."""
+    groups: dict[tuple, list[float]] = {}
+    for r in results:
+        groups.setdefault((r["family"], r["variant"], r["filters"]), []).append(r["auprc"])
+    return [{"family": f, "variant": v, "filters": n, "values": vals, "mean": float(np.mean(vals)),
+             "std": float(np.std(vals, ddof=1)) if len(vals) > 1 else 0.0, "n": len(vals)}
+            for (f, v, n), vals in sorted(groups.items())]
+
+
+def reference_line(values: list[float | None]) -> float | None:
+    """The mean of the recorded values (the runs of one panel share a test set), None if none."""
+    values = [v for v in values if v is not None]
+    return float(np.mean(values)) if values else None
+
+
 def plot_sweep(results: list[dict], ax=None, title: str | None = None, jitter: float = 0.0):
-    """Test AUPRC against first-layer size, one line per variant (one family per axes)."""
+    """Test AUPRC against first-layer size for one family: the four variants, seeds and mean +- s.d.
+
+    Per variant and size, one small dot per seed and the mean over seeds with a one-s.d. bar.
+
+    ``jitter``: offset between variants along x as a fraction of the spacing of the sizes (the
+    paper jitters its DanQ panel); multiplicative on a log axis (sizes spanning over 4x). Draws
+    the chance line and, when recorded, the oracle line. Returns the figure.
+    """
     fig, ax = new_axes(ax)
+    sizes = sorted({r["filters"] for r in results})
+    log_axis = len(sizes) > 1 and sizes[-1] / sizes[0] > 4
+    step = min(np.diff(sizes)) if len(sizes) > 1 else max(sizes[0] / 3, 1)
     for k, variant in enumerate(VARIANTS):
-        points = sorted((r["filters"], r["auprc"]) for r in results if r["variant"] == variant)
-        if not points:
+        stats = [s for s in summarise(results) if s["variant"] == variant]
+        if not stats:
             continue
-        x = np.array([p[0] for p in points], dtype=float) + jitter * (k - 1.5)
-        ax.plot(x, [p[1] for p in points], "o-", color=VARIANT_COLOURS[variant], label=variant)
+        x = np.array([s["filters"] for s in stats], dtype=float)
+        x = x * (1 + 0.5 * jitter * (k - 1.5)) if log_axis else x + jitter * step * (k - 1.5)
+        colour = VARIANT_COLOURS[variant]
+        for xi, s in zip(x, stats):
+            ax.scatter(np.full(s["n"], xi), s["values"], s=10, color=colour, alpha=0.45, linewidths=0,
+                       zorder=2)
+        label = VARIANT_LABELS[variant]
+        ax.errorbar(x, [s["mean"] for s in stats], yerr=[s["std"] for s in stats], fmt="o-", color=colour,
+                    markersize=5, capsize=3, linewidth=1.2, label=label, zorder=3)
+    chance = reference_line([r["chance"] for r in results])
+    if chance is not None:
+        ax.axhline(chance, color="0.4", linestyle="--", linewidth=1,
+                   label=f"chance (positive rate) {chance:.3f}", zorder=1)
+    oracle = reference_line([r["oracle"] for r in results])
+    if oracle is not None:
+        ax.axhline(oracle, color="black", linestyle=":", linewidth=1.2,
+                   label=f"oracle (true probabilities) {oracle:.3f}", zorder=1)
     ax.set_xlabel("first-layer filters")
     ax.set_ylabel("test AUPRC (mean over targets)")
-    ax.set_xticks(sorted({r["filters"] for r in results}))
+    if log_axis:
+        ax.set_xscale("log")
+        ax.minorticks_off()
+    ax.set_xticks(sizes)
+    ax.set_xticklabels([str(s) for s in sizes])
     if title:
         ax.set_title(title)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=7)
     return fig
 
 
-def plot_families(results: list[dict]):
-    """Fig. 1: one panel per family (paper: CNN left, DanQ right; DanQ points jittered)."""
+def plot_families(results: list[dict], axes=None):
+    """Fig. 1: CNNs left, DanQ-style networks right (DanQ points jittered), one panel per family.
+
+    The title says "synthetic data" when any run was trained on a synthetic bundle.
+    """
     import matplotlib.pyplot as plt
 
     families = sorted({r["family"] for r in results}, key=lambda f: (f not in FAMILIES, f))
-    fig, axes = plt.subplots(1, len(families), figsize=(5.2 * len(families), 4.2), squeeze=False)
-    for ax, family in zip(axes[0], families):
+    if axes is None:
+        fig, grid = plt.subplots(1, len(families), figsize=(5.6 * len(families), 4.4), squeeze=False,
+                                 sharey=True)
+        axes = list(grid[0])
+    fig = axes[0].figure
+    for ax, family in zip(axes, families):
         subset = [r for r in results if r["family"] == family]
-        sizes = sorted({r["filters"] for r in subset})
-        step = min(np.diff(sizes)) if len(sizes) > 1 else 100
-        plot_sweep(subset, ax=ax, title=family, jitter=0.03 * step if family == "danq" else 0.0)
+        plot_sweep(subset, ax=ax, title=FAMILY_TITLES.get(family, family),
+                   jitter=0.04 if family == "danq" else 0.0)
+    for ax in axes[1:]:
+        ax.set_ylabel("")
+    counts = sorted({s["n"] for s in summarise(results)})
+    seeds = f"{counts[0]}" if len(counts) == 1 else f"{counts[0]}-{counts[-1]}"
+    suptitle = "Test AUPRC against first-layer size"
+    if any(r["synthetic"] for r in results):
+        suptitle += " (synthetic data)"
+    fig.suptitle(suptitle + f": mean \u00b1 s.d. over {seeds} seed(s), small dots = single seeds", fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -221,7 +292,9 @@ def main(argv: list[str] | None = None) -> int:
     shrink.add_argument("--batch-size", type=int, help="[default: train.py's]")
     shrink.add_argument("--lr", type=float, help="Adam learning rate (a short run may need a larger one) "
                                                  "[default: train.py's]")
-    shrink.add_argument("--seed", type=int, help="[default: train.py's]")
+    run.add_argument("--seeds", nargs="+", type=int, default=[0],
+                     help="training seeds; each cell is trained once per seed into CELL/seed<k> "
+                          "[default: %(default)s]")
     plot = sub.add_parser("plot", help="plot test AUPRC against first-layer size (Fig. 1)")
     plot.add_argument("root", metavar="RUNS_ROOT", help="folder of evaluated run directories")
     plot.add_argument("-o", "--out", required=True, help="output figure path (FIG.png and FIG.pdf)")
@@ -232,19 +305,19 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"wrote {path}")
             return 0
         k, n = parse_shard(args.shard)
-        cells = shard(grid(args.families, args.sizes, args.variants), k, n)
+        jobs = shard(plan(grid(args.families, args.sizes, args.variants), args.seeds), k, n)
         data = str(Path(args.data))
         if not Path(data).exists():
             raise AnalysisError(f"{data}: data directory not found")
         shrink_values = {key: getattr(args, key) for key in SHRINK_FLAGS}
-        failed = run_grid(cells, Path(args.root), data, shrink_values, args.dry_run)
+        failed = run_grid(jobs, Path(args.root), data, shrink_values, args.dry_run)
     except AnalysisError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if failed:
-        print(f"error: {len(failed)} cell(s) failed: {', '.join(failed)} (rerun to resume them)", file=sys.stderr)
+        print(f"error: {len(failed)} run(s) failed: {', '.join(failed)} (rerun to resume them)", file=sys.stderr)
         return 1
-    print(f"shard {k}/{n}: {len(cells)} cell(s) " + ("planned" if args.dry_run else "done"))
+    print(f"shard {k}/{n}: {len(jobs)} run(s) " + ("planned" if args.dry_run else "done"))
     return 0
 
 

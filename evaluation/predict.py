@@ -124,11 +124,13 @@ class Progress:
 
 def predict_averaged(model_or_predictor, batches: Iterable[np.ndarray], *, total: int | None = None,
                      progress: bool | None = True, desc: str = "predict",
-                     on_batch: Callable[[int, np.ndarray], None] | None = None) -> np.ndarray:
+                     on_batch: Callable[[int, np.ndarray], None] | None = None,
+                     collect: bool = True) -> np.ndarray | None:
     """Strand-averaged predictions float32 (N, T) of an iterable of forward one-hot batches.
 
     ``total`` (rows) sizes the progress bar; ``on_batch(start, scores)`` sees each batch's result as
-    it is ready (to stream it to a file) — the full array is returned either way.
+    it is ready (to stream it to a file). The full array is returned unless ``collect`` is False
+    (then None, and memory stays one batch deep however many rows there are).
     """
     predictor = as_predictor(model_or_predictor)
     outputs, start = [], 0
@@ -137,9 +139,12 @@ def predict_averaged(model_or_predictor, batches: Iterable[np.ndarray], *, total
             scores = predictor.averaged(x)
             if on_batch is not None:
                 on_batch(start, scores)
-            outputs.append(scores)
+            if collect:
+                outputs.append(scores)
             start += len(scores)
             bar.update(len(scores))
+    if not collect:
+        return None
     if not outputs:
         return np.zeros((0, predictor.num_targets), dtype=np.float32)
     return np.concatenate(outputs)

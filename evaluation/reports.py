@@ -41,6 +41,8 @@ DEFINITIONS = {
     "loss": "binary cross-entropy (p clipped to [1e-7, 1-1e-7]), mean over targets and rows, both "
             "strands counted independently",
     "categories": "DeepSEA's target blocks: 0-124 DNase, 125-814 TF binding, 815-918 histone marks",
+    "mean_positive_rate": "positives / pairs, mean over targets with positives: the AUPRC of a random "
+                          "ranking (chance)",
 }
 
 
@@ -85,7 +87,7 @@ def summarize(pred, names: Sequence[str], *, split: str) -> tuple[dict, dict]:
         "skipped_targets": [names[i] for i in per_target["skipped"]],
         "mean_auprc": overall["mean_auprc"], "mean_ap": overall["mean_ap"], "mean_auroc": overall["mean_auroc"],
         "categories": category_means(per_target),
-        "positive_rate": float(pred.labels.mean()),
+        "mean_positive_rate": _nanmean(per_target["positives"][per_target["positives"] > 0] / len(pred.labels)),
         "loss": pred.loss, "loss_forward": pred.loss_forward, "loss_reverse": pred.loss_reverse,
         "predict_seconds": round(pred.seconds, 3),
         "definitions": DEFINITIONS,

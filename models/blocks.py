@@ -74,10 +74,17 @@ def bidirectional_lstm(x, units: int, *, gate: str = "keras2_hard_sigmoid",
     in time: two LSTMs ``{name}_forward`` / ``{name}_backward`` on the same input,
     concatenated in a layer named ``name``. Published DanQ weights may need either.
     """
+    # Recurrent dropout makes Keras' LSTMCell run its slow per-gate step; models.lstm.LSTM
+    # computes the same function (same variables and masks) with the loop-invariant work
+    # hoisted. Imported here because models.lstm imports this module.
+    from models.lstm import LSTM
+
+    lstm_class = LSTM if recurrent_dropout > 0 else layers.LSTM
+
     def lstm(layer_name):
-        return layers.LSTM(units, activation="tanh", recurrent_activation=gate_activation(gate),
-                           recurrent_dropout=recurrent_dropout, return_sequences=return_sequences,
-                           name=layer_name)
+        return lstm_class(units, activation="tanh", recurrent_activation=gate_activation(gate),
+                          recurrent_dropout=recurrent_dropout, return_sequences=return_sequences,
+                          name=layer_name)
 
     if backward_in_reverse:
         return layers.Bidirectional(lstm("lstm"), merge_mode="concat", name=name)(x)
@@ -86,9 +93,13 @@ def bidirectional_lstm(x, units: int, *, gate: str = "keras2_hard_sigmoid",
     return layers.Concatenate(axis=-1, name=name)([forward, backward])
 
 
-def output_block(x, num_targets: int):
-    """Final dense layer with sigmoid, named ``predictions``."""
-    return layers.Dense(num_targets, activation="sigmoid", name="predictions")(x)
+def output_block(x, num_targets: int, dtype: str | None = None):
+    """Final dense layer with sigmoid, named ``predictions``.
+
+    ``dtype`` is the layer's dtype policy (None: the global one). Under a mixed policy pass
+    ``"float32"`` so the sigmoid outputs and the loss are computed in float32.
+    """
+    return layers.Dense(num_targets, activation="sigmoid", name="predictions", dtype=dtype)(x)
 
 
 # --- hyperparameter checks shared by the builders (ValueError naming value and what is allowed)

@@ -11,12 +11,13 @@ from models.blocks import (check_lengths, check_non_negative_int, check_positive
 
 def build_cnn(sequence_length: int = 500, num_targets: int = 919, *, filters: int = 300,
               projection_dim: int = 0, dropout: float = 0.0, hidden_units: int = 2048,
-              hidden_dropout: float = 0.5) -> keras.Model:
+              hidden_dropout: float = 0.5, output_dtype: str | None = None) -> keras.Model:
     """conv(filters, 19) -> pool 6 -> [projection] -> dropout -> conv(128, 11) -> pool 2 ->
     conv(256, 7) -> pool 2 -> flatten -> dense ``hidden_units`` -> dropout -> sigmoid output.
 
     Leaky ReLU (0.01) on every hidden layer, valid padding, pool stride = pool size.
     ``dropout`` is the rate after the first pool (after the projection when there is one).
+    ``output_dtype`` is the ``predictions`` layer's dtype policy (see ``output_block``).
     """
     check_positive_int("filters", filters)
     check_non_negative_int("projection_dim", projection_dim)
@@ -36,4 +37,4 @@ def build_cnn(sequence_length: int = 500, num_targets: int = 919, *, filters: in
     x = layers.Flatten(name="flatten")(x)
     x = layers.Dense(hidden_units, activation=leaky_relu_001, name="hidden")(x)
     x = layers.Dropout(hidden_dropout, name="hidden_dropout")(x)
-    return keras.Model(inputs, output_block(x, num_targets), name="cnn")
+    return keras.Model(inputs, output_block(x, num_targets, output_dtype), name="cnn")

@@ -12,13 +12,15 @@ from models.blocks import (bidirectional_lstm, check_gate, check_lengths, check_
 def build_crnn(sequence_length: int = 1000, num_targets: int = 919, *, filters: int = 320,
                projection_dim: int = 64, dropout: float = 0.15, conv2_filters: int = 96,
                lstm_units: int = 300, recurrent_dropout: float = 0.2,
-               gate: str = "keras2_hard_sigmoid", hidden_units: int = 919) -> keras.Model:
+               gate: str = "keras2_hard_sigmoid", hidden_units: int = 919,
+               output_dtype: str | None = None) -> keras.Model:
     """conv(filters, 30) -> pool 7 -> [projection] -> dropout -> conv(96, 11) -> pool 2 ->
     BiLSTM (return sequences) -> global mean over time -> dense ``hidden_units`` -> sigmoid output.
 
     Leaky ReLU (0.01) on conv and hidden layers. The second conv has 96 filters as in the
     authors' code and Table 1's parameter counts (the paper's text says 128: an erratum).
     The hidden layer has 919 units whatever ``num_targets`` is, as in the paper.
+    ``output_dtype`` is the ``predictions`` layer's dtype policy (see ``output_block``).
     """
     check_positive_int("filters", filters)
     check_non_negative_int("projection_dim", projection_dim)
@@ -39,4 +41,4 @@ def build_crnn(sequence_length: int = 1000, num_targets: int = 919, *, filters: 
     x = bidirectional_lstm(x, lstm_units, gate=gate, recurrent_dropout=recurrent_dropout)
     x = layers.GlobalAveragePooling1D(name="global_mean")(x)
     x = layers.Dense(hidden_units, activation=leaky_relu_001, name="hidden")(x)
-    return keras.Model(inputs, output_block(x, num_targets), name="crnn")
+    return keras.Model(inputs, output_block(x, num_targets, output_dtype), name="crnn")

@@ -13,9 +13,11 @@ from models.blocks import (bidirectional_lstm, check_gate, check_lengths, check_
 def _danq_like(family: str, sequence_length: int, num_targets: int, *, filters: int,
                kernel_size: int, pool_size: int, activation, projection_dim: int, dropout: float,
                lstm_units: int, recurrent_dropout: float, gate: str, backward_in_reverse: bool,
-               lstm_dropout: float, hidden_units: int) -> keras.Model:
+               lstm_dropout: float, hidden_units: int,
+               output_dtype: str | None) -> keras.Model:
     """conv -> pool -> [projection] -> dropout -> BiLSTM (sequences) -> dropout -> flatten ->
-    dense hidden -> sigmoid output: the DanQ layout shared by all three builders."""
+    dense hidden -> sigmoid output: the DanQ layout shared by all three builders.
+    ``output_dtype`` is the ``predictions`` layer's dtype policy (see ``output_block``)."""
     check_positive_int("filters", filters)
     check_non_negative_int("projection_dim", projection_dim)
     check_rate("dropout", dropout)
@@ -39,27 +41,29 @@ def _danq_like(family: str, sequence_length: int, num_targets: int, *, filters: 
     x = layers.Dropout(lstm_dropout, name="lstm_dropout")(x)
     x = layers.Flatten(name="flatten")(x)
     x = layers.Dense(hidden_units, activation=activation, name="hidden")(x)
-    return keras.Model(inputs, output_block(x, num_targets), name=family.replace("-", "_"))
+    outputs = output_block(x, num_targets, output_dtype)
+    return keras.Model(inputs, outputs, name=family.replace("-", "_"))
 
 
 def build_danq(sequence_length: int = 500, num_targets: int = 919, *, filters: int = 320,
                projection_dim: int = 0, dropout: float = 0.0, lstm_units: int = 100,
                recurrent_dropout: float = 0.0, gate: str = "keras2_hard_sigmoid",
-               lstm_dropout: float = 0.5, hidden_units: int = 925) -> keras.Model:
+               lstm_dropout: float = 0.5, hidden_units: int = 925,
+               output_dtype: str | None = None) -> keras.Model:
     """The paper's reduced-data DanQ (Fig. 1 right): DanQ with Leaky ReLU (0.01) and
     100 LSTM units per direction; conv(filters, 26) -> pool 13 -> ... -> dense 925 -> output."""
     return _danq_like("danq", sequence_length, num_targets, filters=filters, kernel_size=26,
                       pool_size=13, activation=leaky_relu_001, projection_dim=projection_dim,
                       dropout=dropout, lstm_units=lstm_units, recurrent_dropout=recurrent_dropout,
                       gate=gate, backward_in_reverse=True, lstm_dropout=lstm_dropout,
-                      hidden_units=hidden_units)
+                      hidden_units=hidden_units, output_dtype=output_dtype)
 
 
 def build_danq_original(sequence_length: int = 1000, num_targets: int = 919, *, filters: int = 320,
                         projection_dim: int = 0, dropout: float = 0.2, lstm_units: int = 320,
                         recurrent_dropout: float = 0.0, gate: str = "keras2_hard_sigmoid",
                         backward_in_reverse: bool = True, lstm_dropout: float = 0.5,
-                        hidden_units: int = 925) -> keras.Model:
+                        hidden_units: int = 925, output_dtype: str | None = None) -> keras.Model:
     """Published DanQ (Quang & Xie 2016): conv(320, 26) ReLU -> pool 13 -> dropout 0.2 ->
     BiLSTM 320 -> dropout 0.5 -> flatten -> dense 925 ReLU -> output. Theano hard-sigmoid gates."""
     return _danq_like("danq-original", sequence_length, num_targets, filters=filters,
@@ -67,7 +71,7 @@ def build_danq_original(sequence_length: int = 1000, num_targets: int = 919, *, 
                       projection_dim=projection_dim, dropout=dropout, lstm_units=lstm_units,
                       recurrent_dropout=recurrent_dropout, gate=gate,
                       backward_in_reverse=backward_in_reverse, lstm_dropout=lstm_dropout,
-                      hidden_units=hidden_units)
+                      hidden_units=hidden_units, output_dtype=output_dtype)
 
 
 def build_danq_jaspar(sequence_length: int = 1000, num_targets: int = 919, *, filters: int = 1024,
@@ -75,7 +79,8 @@ def build_danq_jaspar(sequence_length: int = 1000, num_targets: int = 919, *, fi
                       recurrent_dropout: float = 0.0, gate: str = "keras2_hard_sigmoid",
                       backward_in_reverse: bool = True, lstm_dropout: float = 0.5,
                       hidden_units: int = 925, jaspar_init: bool = False,
-                      jaspar_seed: int | None = None) -> keras.Model:
+                      jaspar_seed: int | None = None,
+                      output_dtype: str | None = None) -> keras.Model:
     """Published DanQ-JASPAR: conv(1024, 30) ReLU -> pool 15 -> dropout 0.2 -> BiLSTM 512 ->
     dropout 0.5 -> flatten -> dense 925 ReLU -> output.
 
@@ -93,7 +98,7 @@ def build_danq_jaspar(sequence_length: int = 1000, num_targets: int = 919, *, fi
                        projection_dim=projection_dim, dropout=dropout, lstm_units=lstm_units,
                        recurrent_dropout=recurrent_dropout, gate=gate,
                        backward_in_reverse=backward_in_reverse, lstm_dropout=lstm_dropout,
-                       hidden_units=hidden_units)
+                       hidden_units=hidden_units, output_dtype=output_dtype)
     if jaspar_init:
         from models.jaspar_init import init_conv_from_jaspar  # needs pyjaspar's database
 

@@ -11,12 +11,14 @@ from models.blocks import (check_lengths, check_non_negative_int, check_positive
 
 def build_deepsea(sequence_length: int = 1000, num_targets: int = 919, *, filters: int = 320,
                   projection_dim: int = 0, dropout: float = 0.2, conv2_dropout: float = 0.2,
-                  conv3_dropout: float = 0.5, hidden_units: int = 925) -> keras.Model:
+                  conv3_dropout: float = 0.5, hidden_units: int = 925,
+                  output_dtype: str | None = None) -> keras.Model:
     """conv(filters, 8) -> pool 4 -> [projection] -> dropout -> conv(480, 8) -> pool 4 ->
     dropout -> conv(960, 8) -> dropout -> flatten -> dense ``hidden_units`` -> sigmoid output.
 
     Activations are Torch's ``Threshold(0, 1e-6)``. Dropout rates follow DeepSEA's
-    training (0.2, 0.2, 0.5); they do nothing at inference.
+    training (0.2, 0.2, 0.5); they do nothing at inference. ``output_dtype`` is the
+    ``predictions`` layer's dtype policy (see ``output_block``).
     """
     check_positive_int("filters", filters)
     check_non_negative_int("projection_dim", projection_dim)
@@ -38,4 +40,4 @@ def build_deepsea(sequence_length: int = 1000, num_targets: int = 919, *, filter
     x = layers.Dropout(conv3_dropout, name="dropout3")(x)
     x = layers.Flatten(name="flatten")(x)
     x = layers.Dense(hidden_units, activation=deepsea_threshold, name="hidden")(x)
-    return keras.Model(inputs, output_block(x, num_targets), name="deepsea")
+    return keras.Model(inputs, output_block(x, num_targets, output_dtype), name="deepsea")

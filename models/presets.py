@@ -30,19 +30,22 @@ COUNT_NEUTRAL_KEYS = frozenset({
     "recurrent_dropout", "gate", "backward_in_reverse", "jaspar_init", "jaspar_seed",
 })
 INFO_KEYS = ("family", "expected_params", "description", "source")
+# Builder keywords that say how to build, not what: passed to build_model, never config keys.
+BUILD_OPTIONS = ("output_dtype",)
 FIRST_LAYER_KERNEL = {"cnn": 19, "danq": 26, "crnn": 30, "deepsea": 8, "danq-original": 26,
                       "danq-jaspar": 30}
 
 
 def builder_keys(family: str) -> list[str]:
-    """The config keys (builder keywords) a family takes, in signature order."""
-    return list(inspect.signature(BUILDERS[family]).parameters)
+    """The config keys a family takes (its builder's keywords but BUILD_OPTIONS), in order."""
+    return [k for k in inspect.signature(BUILDERS[family]).parameters if k not in BUILD_OPTIONS]
 
 
 def _preset(family: str, description: str, source: str, expected_params: int | None = None,
             **values) -> dict:
     """A complete preset: the builder's defaults overridden by ``values``, plus the info keys."""
-    params = inspect.signature(BUILDERS[family]).parameters
+    params = {k: p for k, p in inspect.signature(BUILDERS[family]).parameters.items()
+              if k not in BUILD_OPTIONS}
     unknown = set(values) - set(params)
     if unknown:  # a typo in this file, not user input
         raise TypeError(f"preset for {family} has unknown keys {sorted(unknown)}")
@@ -126,11 +129,12 @@ def resolve_config(name: str, **overrides) -> dict:
     return config
 
 
-def build_model(config: dict) -> keras.Model:
+def build_model(config: dict, *, output_dtype: str | None = None) -> keras.Model:
     """Build the uncompiled model a config describes.
 
-    Unknown keys raise ValueError; so does a built model whose parameter count differs
-    from a non-None ``expected_params``.
+    ``output_dtype`` is the ``predictions`` layer's dtype policy (None: the global policy;
+    ``"float32"`` under a mixed policy). Unknown keys raise ValueError; so does a built
+    model whose parameter count differs from a non-None ``expected_params``.
     """
     family = config.get("family")
     if family not in BUILDERS:
@@ -140,7 +144,8 @@ def build_model(config: dict) -> keras.Model:
     if unknown:
         raise ValueError(f"unknown config keys {unknown} for family {family!r}; "
                          f"allowed: {', '.join(allowed + list(INFO_KEYS))}")
-    model = BUILDERS[family](**{k: config[k] for k in allowed if k in config})
+    values = {k: config[k] for k in allowed if k in config}
+    model = BUILDERS[family](**values, output_dtype=output_dtype)
     expected = config.get("expected_params")
     if expected is not None and model.count_params() != expected:
         raise ValueError(f"{family} model has {model.count_params():,} parameters but the config "

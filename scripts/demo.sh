@@ -55,7 +55,7 @@ fi
 
 if [[ -f analysis/loss_curves.py ]]; then
     step "loss curves"
-    quiet "$PY" -m analysis.loss_curves "${MODELS[@]/#/$RUNS/}" -o "$RUNS/loss_curves.png" --train
+    quiet "$PY" -m analysis.loss_curves "${MODELS[@]/#/$RUNS/}" -o "$RUNS/loss_curves.png" --train --layout overlay
 else
     echo "analysis/loss_curves.py not present: skipping the loss-curve figure"
 fi

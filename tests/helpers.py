@@ -129,3 +129,21 @@ def one_error_line(result: subprocess.CompletedProcess) -> str:
     assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
     assert "Traceback" not in result.stderr
     return lines[0]
+
+
+def write_run_config(run_dir: Path, model: dict, *, data: Path | None = None, seed: int | None = None,
+                     **extra) -> Path:
+    """A run directory holding only config.json in the run schema (for tests of the readers)."""
+    from fileio import write_json
+    from rundir import SCHEMA
+
+    run_dir.mkdir(parents=True, exist_ok=True)
+    config = {"schema": SCHEMA, "kind": "trained", "name": run_dir.name,
+              "model": {"sequence_length": 500, "num_targets": 919, **model}, **extra}
+    if data is not None:
+        config["data"] = {"path": str(data)}
+    if seed is not None:
+        config["args"] = {"seed": seed}
+        config["seed"] = seed
+    write_json(run_dir / "config.json", config)
+    return run_dir

@@ -88,6 +88,10 @@ def test_activation_threshold_rule():
                                   [[True, False], [True, False], [True, False]])
     with pytest.raises(ValueError):
         motifs.activated_mask(max_act, 1.0)
+    # The paper's rule: every sequence whose maximum is > 0, whatever the fraction.
+    np.testing.assert_array_equal(motifs.activated_mask(max_act, 0.9, rule="positive"), max_act > 0)
+    with pytest.raises(ValueError, match="activation rule"):
+        motifs.activated_mask(max_act, 0.5, rule="half")
 
 
 def test_same_padding_windows_run_off_the_edge_as_n():
@@ -120,21 +124,18 @@ def test_meme_file_round_trip(tmp_path):
     assert not list(tmp_path.glob(".*"))  # no temporary left behind
 
 
-def test_bh_qvalues_match_independent_implementations():
-    from scipy.stats import false_discovery_control
-
+def test_qvalues_match_the_plain_benjamini_hochberg_definition():
     rng = np.random.default_rng(2)
     p = np.concatenate([rng.uniform(size=40), rng.uniform(0, 1e-4, size=10), [0.5, 0.5]])
-    q = motifs.bh_qvalues(p)
-    np.testing.assert_allclose(q, false_discovery_control(p, method="bh"), rtol=1e-12)
-    # Plain definition: q_i = min over j with p_j >= p_i of p_j m / rank_j.
+    q = motifs.qvalues(p)
+    # Plain definition: q_i = min over j with p_j >= p_i of p_j m / rank_j, capped at 1.
     m = len(p)
     ranks = np.array([np.sum(p <= value) for value in p])
     naive = np.array([min(min(p[j] * m / ranks[j] for j in range(m) if p[j] >= p[i]), 1.0) for i in range(m)])
     np.testing.assert_allclose(q, naive, rtol=1e-12)
     # Along the last axis: each row on its own.
     two = np.stack([p, p[::-1] * 0.5])
-    np.testing.assert_allclose(motifs.bh_qvalues(two)[1], false_discovery_control(p[::-1] * 0.5))
+    np.testing.assert_allclose(motifs.qvalues(two)[1], motifs.qvalues(p[::-1] * 0.5))
 
 
 def test_tf_family_mapping():
@@ -145,14 +146,37 @@ def test_tf_family_mapping():
     assert motifs.tf_family("Fork head / winged helix factors") == "other"
 
 
-def test_tomtom_finds_jaspar_motif_and_its_reverse_complement():
+@pytest.mark.parametrize("distance", motifs.DISTANCES)
+def test_tomtom_finds_jaspar_motif_and_its_reverse_complement(distance):
     targets = load_motifs("JASPAR2018")
     ctcf = next(m for m in targets if m.matrix_id == "MA0139.1")
-    rows = motifs.match_motifs([ctcf.probabilities, reverse_complement(ctcf.probabilities)], targets)
+    core = ctcf.probabilities[3:15]  # a part of the matrix: the offset says where it sits
+    rows = motifs.match_motifs([core, reverse_complement(core)], targets, distance=distance)
     assert [r["match_id"] for r in rows] == ["MA0139.1", "MA0139.1"]
     assert [r["orientation"] for r in rows] == ["f", "rc"]
-    assert all(r["q_value"] < 1e-8 and r["p_value"] <= r["q_value"] for r in rows)
+    # Filter position k sits at position k + offset of the (oriented) JASPAR matrix.
+    assert [r["offset"] for r in rows] == [3, len(ctcf.counts) - 15]
+    assert all(r["q_value"] < 1e-4 and r["p_value"] <= r["q_value"] for r in rows)
     assert rows[0]["match_name"] == "CTCF" and rows[0]["family"] == "C2H2 zinc finger"
+    assert rows[0]["ranked_ids"][0] == "MA0139.1"
+    # The aligned match the logos draw: JASPAR column j at filter position j - offset.
+    matrix, start = motifs.aligned_match(rows[1], {m.matrix_id: m for m in targets})
+    np.testing.assert_allclose(matrix[-start:-start + len(core)], reverse_complement(core))
+
+
+def test_logo_pairs_draw_filter_above_its_aligned_match():
+    targets = load_motifs("JASPAR2018")
+    ctcf = next(m for m in targets if m.matrix_id == "MA0139.1")
+    probs = ctcf.probabilities[3:15]
+    rows = motifs.match_motifs([probs], targets)
+    rows[0].update(filter=0, n_sites=7)
+    fig = motifs.plot_logo_pairs({0: probs}, rows, targets)
+    top, bottom = fig.axes
+    assert top.get_title(loc="left").startswith("filter 0 (7 sites): CTCF MA0139.1 (f), q = ")
+    # One letter per non-zero probability (logomaker glyphs are patches), y in bits.
+    assert len(top.patches) == np.count_nonzero(probs) and top.get_ylim() == (0, 2)
+    # The match starts 3 positions left of the filter, on a shared axis (filter position 1 = x 1).
+    assert top.get_xlim() == bottom.get_xlim() == (1 - 3 - 0.5, 1 - 3 + len(ctcf.counts) - 0.5)
 
 
 def test_filter_pipeline_reports_reverse_complement_orientation(tmp_path):

@@ -99,3 +99,48 @@ def test_projection_columns_from_a_model():
     np.testing.assert_array_equal(pp.projection_columns(model), kernel[0])
     with pytest.raises(ValueError, match="projection"):
         pp.projection_columns(keras.Model(inputs, model.get_layer("conv1").output))
+
+
+def test_labels_name_motif_orientation_and_filter_and_do_not_overlap():
+    rng = np.random.default_rng(6)
+    rows = [row(f, "MA0139.1", "f" if f % 2 else "rc", 1e-10, name="CTCF", family="C2H2 zinc finger")
+            for f in range(30)]
+    coords = rng.normal(scale=0.05, size=(30, 2))  # a tight cluster: labels must be moved apart
+    labels = [pp.point_label(r) for r in rows]
+    assert labels[:2] == ["CTCF (rc) 0", "CTCF (f) 1"]
+    fig = pp.plot_projection_pca(coords, labels, [r["family"] for r in rows])
+    ax = fig.axes[0]
+    fig.canvas.draw()
+    boxes = [t.get_window_extent() for t in ax.texts]
+    overlapping = sum(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
+    assert overlapping <= 3, overlapping
+    # Points keep the paper's family colour (cyan for C2H2 zinc fingers).
+    import matplotlib.colors as mcolors
+    (points,) = ax.collections[:1]
+    assert mcolors.to_hex(points.get_facecolor()[0]) == mcolors.to_hex("c")
+
+
+def test_logo_rows_pair_forward_and_reverse_complement():
+    rows = [row(0, "MA1", "f", 1e-9), row(1, "MA1", "rc", 1e-12), row(2, "MA1", "f", 1e-11),
+            row(3, "MA2", "f", 1e-10), row(4, "MA3", "rc", 1e-9)]
+    picked = pp.logo_rows(rows, 3)
+    # MA1 (best q) forward then reverse complement, each its best filter; then MA2.
+    assert [(r["match_id"], r["orientation"], r["filter"]) for r in picked] == [
+        ("MA1", "f", 2), ("MA1", "rc", 1), ("MA2", "f", 3)]
+
+
+def test_fig3_has_pca_beside_logo_pairs():
+    from data.jaspar import load_motifs
+
+    targets = load_motifs("JASPAR2018")
+    ctcf = next(m for m in targets if m.matrix_id == "MA0139.1")
+    rows = [dict(row(f, "MA0139.1", o, 1e-10, name="CTCF", family="C2H2 zinc finger"), offset=0, overlap=19)
+            for f, o in ((0, "f"), (1, "rc"), (2, "f"))]
+    probabilities = {0: ctcf.probabilities, 1: ctcf.probabilities[::-1, ::-1], 2: ctcf.probabilities}
+    coords = np.array([[0.0, 0.0], [1.0, 0.5], [0.2, 1.0]])
+    fig = pp.plot_fig3(coords, rows, probabilities, targets, n_logos=4, title="t", caption="c")
+    pca, *logos = fig.axes
+    assert pca.get_title() == "t" and len(pca.texts) == 3
+    assert len(logos) == 4  # two pairs (f and rc): filter above its match
+    assert [a.get_title(loc="left").split(":")[0] for a in logos[::2]] == ["filter 0 (5 sites)", "filter 1 (5 sites)"]
+    assert [a.get_ylabel() for a in logos] == ["filter", "JASPAR"] * 2
