@@ -5,7 +5,10 @@
   message names the file and the problem.
 * One exit-code convention: :data:`EXIT_USAGE` for bad input or flags (argparse's own code),
   :data:`EXIT_DIVERGED` when training produced NaN, :data:`EXIT_IO` when the system refused a read
-  or write (disk full, permission), :data:`EXIT_INTERRUPTED` for Ctrl-C.
+  or write (disk full, permission), :data:`EXIT_CLUSTER` when a multi-worker run's cluster cannot
+  form or loses a worker (``training.distributed.ClusterError``; a worker whose peers never join
+  is killed by its start-up watchdog after its ``error:`` line, status 137), :data:`EXIT_INTERRUPTED`
+  for Ctrl-C.
 * :func:`quiet_tensorflow` imports TensorFlow with its start-up chatter (absl's pre-init warning,
   oneDNN and CUDA notices, cuInit errors) kept off the terminal, so a bad input prints one line.
 * :func:`run_command` wraps a command's ``main`` so that each of those errors becomes one line.
@@ -23,6 +26,7 @@ EXIT_OK = 0
 EXIT_USAGE = 2
 EXIT_DIVERGED = 3
 EXIT_IO = 4
+EXIT_CLUSTER = 5
 EXIT_INTERRUPTED = 130
 
 #: errno values meaning "no room to write" (ENOSPC; EDQUOT for quotas; EFBIG for a file-size limit).

@@ -294,16 +294,18 @@ class RunDir:
             raise RunDirError(f"{self.path}: holds files that are not part of a run ({shown}); refusing "
                               "to replace it (move them, or choose a new --out)")
 
-    def prepare_new(self, *, overwrite: bool, protect: Iterable[str | os.PathLike] = ()) -> None:
+    def prepare_new(self, *, overwrite: bool, protect: Iterable[str | os.PathLike] = (), lock: bool = True) -> None:
         """Before a new run is created here: refuse an existing path unless ``overwrite`` may replace
-        it, in which case the old run's lock is taken now (so no other writer starts meanwhile)."""
+        it, in which case the old run's lock is taken now (so no other writer starts meanwhile).
+        ``lock=False``: the same refusals only (a multi-worker run's other workers, which never write)."""
         if not self.path.exists():
             return
         if not overwrite:
             raise RunDirError(f"{self.path}: already exists; use --resume to continue it or --overwrite "
                               "to replace it")
         self.check_replaceable(protect)
-        self._lock.acquire(self.path)
+        if lock:
+            self._lock.acquire(self.path)
 
     def create(self, config: Mapping) -> "RunDir":
         """Create the directory holding ``config.json``, atomically, and hold its lock.

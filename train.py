@@ -4,6 +4,7 @@
     python train.py --out runs/crnn-320-projection --resume     # after a crash or kill: exact continuation
     python train.py --model crnn-320 --summary                  # build only, print the summary and params
     python train.py --list-models                               # every preset with its parameter count
+    TF_CONFIG=... python train.py --distribute multi-worker ...  # on every worker (docs/DISTRIBUTED.md)
 
 The defaults are the paper's protocol (authors' code): Adam lr 3e-4, batch 256, binary
 cross-entropy over all targets, validation loss on the whole validation set each epoch,
@@ -18,7 +19,7 @@ import sys
 from typing import Sequence
 
 import cli
-from training.settings import DISTRIBUTE_CHOICES, GATE_CHOICES, MODEL_OVERRIDES, TrainSettings
+from training.settings import BATCH_ORDERS, DISTRIBUTE_CHOICES, GATE_CHOICES, MODEL_OVERRIDES, TrainSettings
 
 DEFAULTS = TrainSettings()
 
@@ -83,6 +84,11 @@ def build_parser(suppress_defaults: bool = False) -> argparse.ArgumentParser:
                           help="EarlyStopping patience in epochs on val_loss [default: %(default)s]")
     protocol.add_argument("--steps-per-epoch", metavar="N", type=int, default=default(None),
                           help="batches per epoch [default: one pass over the training samples]")
+    protocol.add_argument("--batch-order", choices=BATCH_ORDERS, default=default(DEFAULTS.batch_order),
+                          help="authors = the authors' code: the samples permuted once into fixed batches, "
+                               "only the order of the batches shuffled each epoch, the remainder dropped; "
+                               "reshuffle = all samples permuted every epoch, last batch partial (what runs "
+                               "made before this flag used) [default: %(default)s]")
     protocol.add_argument("--max-train-samples", metavar="N", type=int, default=default(None),
                           help="train on a fixed seeded subset of this many samples [default: all]")
     protocol.add_argument("--max-valid-samples", metavar="N", type=int, default=default(None),
@@ -93,8 +99,15 @@ def build_parser(suppress_defaults: bool = False) -> argparse.ArgumentParser:
     perf = parser.add_argument_group("performance (each recorded in config.json)")
     perf.add_argument("--distribute", choices=DISTRIBUTE_CHOICES, default=default(DEFAULTS.distribute),
                       help="none; mirrored = all local GPUs (or the logical CPUs of --cpu-devices); "
-                           "multi-worker is refused: Keras 3's fit cannot train under "
-                           "MultiWorkerMirroredStrategy (keras-team/keras#20585) [default: %(default)s]")
+                           "multi-worker = one process per machine (or per GPU) from TF_CONFIG or the SLURM "
+                           "job step, the same command on every worker, only the chief writes "
+                           "(docs/DISTRIBUTED.md) [default: %(default)s]")
+    perf.add_argument("--port-base", metavar="PORT", type=int, default=default(DEFAULTS.port_base),
+                      help="multi-worker under SLURM: the port of each node's first task (the next task "
+                           "+1, ...) [default: %(default)s]")
+    perf.add_argument("--startup-timeout", metavar="S", type=float, default=default(DEFAULTS.startup_timeout),
+                      help="multi-worker: give up (one error line) if the workers have not all joined "
+                           "within S seconds [default: %(default)s]")
     perf.add_argument("--cpu-devices", metavar="N", type=int, default=default(1),
                       help="split the CPU into this many logical devices (to exercise --distribute "
                            "without GPUs) [default: %(default)s]")

@@ -188,12 +188,13 @@ def source_files(data_dir: os.PathLike | str) -> dict[str, Path]:
 
 
 def resolve_store(data_dir: os.PathLike | str, store_dir: os.PathLike | str | None = None,
-                  *, progress: bool | None = None) -> Store:
+                  *, progress: bool | None = None, convert: bool = True) -> Store:
     """A store for ``data_dir``: the directory itself if it is a store, else its .mat files converted once.
 
     The converted store goes to ``store_dir`` (default ``data_dir/store``); later calls reuse it.
     A store converted from different files (size, mtime or first-MiB hash changed) is an error
-    rather than silently stale.
+    rather than silently stale. ``convert=False`` refuses to convert (several processes must not
+    convert at once).
     """
     data_dir = Path(data_dir)
     if is_store(data_dir):
@@ -214,6 +215,9 @@ def resolve_store(data_dir: os.PathLike | str, store_dir: os.PathLike | str | No
                 raise DataError(target, f"store was converted from a different {path.name} "
                                         f"(size/mtime/hash changed); delete the store to reconvert")
         return store
-    from data.convert import convert  # the converter needs h5py/scipy; import only when used
+    if not convert:
+        raise DataError(target, f"no converted store here; convert {data_dir} once first: "
+                                f"python -m data.convert {data_dir} {target}")
+    from data.convert import convert as convert_mat  # needs h5py/scipy; import only when used
 
-    return convert(data_dir, target, progress=progress)
+    return convert_mat(data_dir, target, progress=progress)

@@ -26,7 +26,8 @@ from training import devices, settings
 from training.callbacks import EarlyStop, PlateauLR, seed_generator_states
 
 # Tiny but complete: dropout (reseeded per epoch), 8 steps per epoch over a 256-sample subset
-# (so Keras epochs cross data epochs), a plateau patience of 1 so the LR schedule can act.
+# (so Keras epochs cross data epochs; the default --batch-order authors: 4 fixed batches), a plateau
+# patience of 1 so the LR schedule can act.
 TINY = ["--model", "cnn-500-dropout", "--filters", "8", "--sequence-length", "200",
         "--batch-size", "64", "--max-train-samples", "256", "--max-valid-samples", "100",
         "--steps-per-epoch", "8", "--lr", "0.003", "--lr-patience", "1", "--verbose", "2"]
@@ -91,6 +92,8 @@ def test_run_directory_contents(reference_run, store):
     assert config["provenance"]["versions"]["keras"] and config["provenance"]["versions"]["tensorflow"]
     assert "commit" in config["provenance"]["git"] and config["lstm_cudnn"]["has_lstm"] is False
     assert config["distribution"]["replicas"] == 1
+    assert config["args"]["batch_order"] == config["training"]["batch_order"] == "authors"
+    assert config["training"]["data_steps_per_epoch"] == 4
 
     history = _history(reference_run)
     assert [int(row["epoch"]) for row in history] == list(range(1, EPOCHS + 1))
@@ -157,6 +160,38 @@ def test_sigkill_during_epoch_then_resume_matches_uninterrupted(reference_run, s
     assert "already finished" in again.stdout
 
 
+def test_a_run_recorded_before_batch_order_resumes_exactly_as_reshuffle(store, tmp_path):
+    """Runs made before --batch-order existed trained on the reshuffle order and saved no batch_order:
+    resumed, they continue with it, bit for bit (exact resume for the other order; in-process, fast)."""
+    args = [*TINY, "--data", str(store), "--batch-order", "reshuffle", "--verbose", "0"]
+    reference, legacy = tmp_path / "reference", tmp_path / "legacy"
+    assert train.main([*args, "--out", str(reference), "--epochs", "2"]) == 0
+    assert train.main([*args, "--out", str(legacy), "--epochs", "1"]) == 0
+    config = json.loads((legacy / "config.json").read_text())
+    del config["args"]["batch_order"], config["training"]["batch_order"]  # as an older train.py wrote it
+    (legacy / "config.json").write_text(json.dumps(config))
+
+    assert train.main(["--out", str(legacy), "--resume", "--batch-order", "authors"]) == 2  # not mutable
+    assert train.main(["--out", str(legacy), "--resume", "--epochs", "2"]) == 0
+    resumed, uninterrupted = _history(legacy), _history(reference)
+    assert [r["epoch"] for r in resumed] == ["1", "2"]
+    for column in rundir.DETERMINISTIC_HISTORY_FIELDS:
+        assert [r[column] for r in resumed] == [r[column] for r in uninterrupted], column
+    for a, b in zip(_weights(legacy / "checkpoint/epoch-0002.keras"), _weights(reference / "checkpoint/epoch-0002.keras")):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_legacy_batch_order_in_settings(tmp_path):
+    saved = settings.TrainSettings(model="cnn-500").as_record()
+    del saved["batch_order"]
+    source = tmp_path / "config.json"
+    assert settings.TrainSettings.from_record(saved, source).batch_order == "reshuffle"
+    assert settings.TrainSettings().resumed(saved, {}, source).batch_order == "reshuffle"
+    assert settings.TrainSettings().resumed({**saved, "batch_order": "authors"}, {}, source).batch_order == "authors"
+    with pytest.raises(settings.TrainError, match="made with --batch-order reshuffle, not --batch-order authors"):
+        settings.TrainSettings().resumed(saved, {"batch_order": "authors"}, source)
+
+
 def test_mirrored_over_two_logical_cpus(store, tmp_path):
     run_dir = tmp_path / "mirrored"
     _cli(*TINY, "--data", str(store), "--out", str(run_dir), "--epochs", "1",
@@ -183,7 +218,7 @@ def _main(capsys, *argv: str) -> tuple[int, str, str]:
     (["--num-targets", "10"], "the data has 919 targets but the model predicts 10"),
     (["--sequence-length", "1200"], "needs 1200"),
     (["--batch-size", "0"], "--batch-size must be >= 1"),
-    (["--distribute", "multi-worker"], "keras-team/keras#20585"),
+    (["--max-train-samples", "60"], "60 samples make no whole batch of 64"),
 ])
 def test_bad_input_is_one_line_and_creates_nothing(capsys, store, tmp_path, extra, message):
     argv = [*TINY, "--data", str(store), "--out", str(tmp_path / "run"), *extra]

@@ -1,4 +1,4 @@
-"""Devices and distribution: logical CPU devices, the tf.distribute strategy, the cuDNN report."""
+"""Devices: logical CPU devices and the cuDNN report (strategies: :mod:`training.distributed`)."""
 from __future__ import annotations
 
 from typing import Any, Iterator
@@ -12,25 +12,6 @@ def configure_devices(cpu_devices: int) -> None:
         cpu = tf.config.list_physical_devices("CPU")[0]
         tf.config.set_logical_device_configuration(
             cpu, [tf.config.LogicalDeviceConfiguration() for _ in range(cpu_devices)])
-
-
-def make_strategy(kind: str):
-    """The tf.distribute strategy for ``--distribute``."""
-    import tensorflow as tf
-
-    if kind == "none":
-        return tf.distribute.get_strategy()
-    devices = [d.name for d in tf.config.list_logical_devices("GPU")] or \
-              [d.name for d in tf.config.list_logical_devices("CPU")]
-    return tf.distribute.MirroredStrategy(devices)
-
-
-def strategy_devices(strategy) -> list[str]:
-    """Devices the strategy replicates over (the default strategy: whatever TensorFlow places on)."""
-    try:
-        return list(strategy.extended.worker_devices)
-    except RuntimeError:
-        return []
 
 
 def iter_layers(layer) -> Iterator:

@@ -15,12 +15,17 @@ from typing import Any, Mapping
 from cli import UserError
 
 GATE_CHOICES = ("keras2_hard_sigmoid", "sigmoid")
+# The same as training.distributed.DISTRIBUTE_CHOICES and data.pipeline.BATCH_ORDERS (a test checks),
+# spelled here so that this module imports no TensorFlow.
 DISTRIBUTE_CHOICES = ("none", "mirrored", "multi-worker")
+BATCH_ORDERS = ("authors", "reshuffle")
+#: What runs recorded before --batch-order existed were trained with.
+LEGACY_BATCH_ORDER = "reshuffle"
 #: Keras 2.0.8's Adam epsilon (the authors' version); Keras 3's default is 1e-7.
 ADAM_EPSILON = 1e-8
 #: Settings that may differ when a run is resumed; every other one must match the saved config.
 RESUME_MUTABLE = frozenset({"resume", "overwrite", "data", "store_dir", "verbose", "tensorboard",
-                            "epochs", "out"})
+                            "epochs", "out", "port_base", "startup_timeout"})
 #: Settings that override preset values: (config key, type, help).
 MODEL_OVERRIDES = (
     ("filters", int, "first-layer convolution filters"),
@@ -31,6 +36,9 @@ MODEL_OVERRIDES = (
     ("num_targets", int, "number of outputs (must equal the data's targets)"),
     ("lstm_units", int, "LSTM cells per direction"),
     ("recurrent_dropout", float, "LSTM recurrent dropout"),
+    ("hidden_units", int, "units of the hidden dense layer"),
+    ("hidden_dropout", float, "dropout rate after the hidden dense layer (CNN family)"),
+    ("lstm_dropout", float, "dropout rate after the BiLSTM (DanQ family)"),
 )
 # Keys that older versions saved in ``args`` but that are command-line actions, not settings.
 _ACTION_KEYS = ("list_models", "summary")
@@ -53,6 +61,9 @@ class TrainSettings:
     num_targets: int | None = None
     lstm_units: int | None = None
     recurrent_dropout: float | None = None
+    hidden_units: int | None = None
+    hidden_dropout: float | None = None
+    lstm_dropout: float | None = None
     gate: str | None = None
     fast_lstm: bool = False
     # data and run directory
@@ -70,11 +81,14 @@ class TrainSettings:
     min_lr: float = 2e-6
     patience: int = 5
     steps_per_epoch: int | None = None
+    batch_order: str = "authors"  # the authors' code: fixed batches, only their order shuffled
     max_train_samples: int | None = None
     max_valid_samples: int | None = None
     seed: int = 0
     # performance
     distribute: str = "none"
+    port_base: int = 8888  # multi-worker under SLURM: the port of a node's first task
+    startup_timeout: float = 600.0  # multi-worker: seconds to wait for every worker to join
     cpu_devices: int = 1
     mixed_precision: bool = False
     jit: bool = False
@@ -90,8 +104,9 @@ class TrainSettings:
 
     @classmethod
     def from_record(cls, record: Mapping[str, Any], source: Path) -> "TrainSettings":
-        """Settings saved in a run's config.json; unknown keys are refused."""
-        record = {k: v for k, v in record.items() if k not in _ACTION_KEYS}
+        """Settings saved in a run's config.json; unknown keys are refused. A run saved before
+        ``batch_order`` existed was trained with :data:`LEGACY_BATCH_ORDER`, not today's default."""
+        record = {"batch_order": LEGACY_BATCH_ORDER, **{k: v for k, v in record.items() if k not in _ACTION_KEYS}}
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(record) - known)
         if unknown:
@@ -116,10 +131,15 @@ class TrainSettings:
         if self.distribute not in DISTRIBUTE_CHOICES:
             raise TrainError(f"--distribute must be one of {', '.join(DISTRIBUTE_CHOICES)}, got "
                              f"{self.distribute!r}")
-        if self.distribute == "multi-worker":
-            raise TrainError("--distribute multi-worker: Keras 3's Model.fit cannot train under "
-                             "MultiWorkerMirroredStrategy (keras-team/keras#20585, still open: fit reduces "
-                             "a PerReplica batch it cannot convert); use --distribute mirrored on one host")
+        if self.batch_order not in BATCH_ORDERS:
+            raise TrainError(f"--batch-order must be one of {', '.join(BATCH_ORDERS)}, got {self.batch_order!r}")
+        if self.distribute == "multi-worker" and self.jit:
+            raise TrainError("--jit is not available with --distribute multi-worker (its training loop, "
+                             "training.distributed.fit, is not XLA-compiled)")
+        if not 1 <= self.port_base <= 65535:
+            raise TrainError(f"--port-base must be a port number (1 to 65535), got {self.port_base}")
+        if not self.startup_timeout > 0:
+            raise TrainError(f"--startup-timeout must be > 0 seconds, got {self.startup_timeout}")
         if self.gate is not None and self.gate not in GATE_CHOICES:
             raise TrainError(f"--gate must be one of {', '.join(GATE_CHOICES)}, got {self.gate!r}")
         if self.tensorboard and importlib.util.find_spec("tensorboard") is None:
