@@ -19,6 +19,7 @@ import sys
 from typing import Sequence
 
 import cli
+from training.precision import POLICIES
 from training.settings import BATCH_ORDERS, DISTRIBUTE_CHOICES, GATE_CHOICES, MODEL_OVERRIDES, TrainSettings
 
 DEFAULTS = TrainSettings()
@@ -112,7 +113,12 @@ def build_parser(suppress_defaults: bool = False) -> argparse.ArgumentParser:
                       help="split the CPU into this many logical devices (to exercise --distribute "
                            "without GPUs) [default: %(default)s]")
     perf.add_argument("--mixed-precision", action="store_true", default=default(False),
-                      help="mixed_float16 compute, float32 output layer [default: %(default)s]")
+                      help="mixed precision where the hardware has the units for it: float16 on a GPU, "
+                           "bfloat16 on a CPU with avx512_bf16/amx_bf16 (refused elsewhere); the output "
+                           "layer stays float32 [default: %(default)s]")
+    perf.add_argument("--precision", choices=POLICIES, default=default(None),
+                      help="an explicit Keras dtype policy instead [default: float32, or what "
+                           "--mixed-precision picks]")
     perf.add_argument("--jit", action="store_true", default=default(False),
                       help="XLA-compile the train step [default: %(default)s]")
     perf.add_argument("--scale-lr", action="store_true", default=default(False),

@@ -181,7 +181,7 @@ def prepare(
     keras.config.set_dtype_policy(policy)
     try:
         # train.build is what train.py runs: under mixed precision it keeps the output layer float32.
-        model = _train_build(config, policy == "mixed_float16")
+        model = _train_build(config, policy)
         model.compile(
             optimizer=keras.optimizers.Adam(learning_rate=3e-4),
             loss="binary_crossentropy",
@@ -212,11 +212,11 @@ def build_source() -> str:
     return "training.settings.build"
 
 
-def _train_build(config: dict, mixed_precision: bool) -> Any:
+def _train_build(config: dict, policy: str) -> Any:
     """The model exactly as train.py builds it."""
     from training.settings import build
 
-    return build(config, mixed_precision)
+    return build(config, policy)
 
 
 def _uses_cudnn(model: Any, config: dict, gpu: bool) -> bool | None:

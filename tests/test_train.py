@@ -372,3 +372,30 @@ def test_resume_relies_on_keras_internals_that_still_exist():
         callback.model.compile(optimizer="adam", loss="mse")
         callback.on_train_begin()
         assert set(callback.get_state()) == set(callback.state_keys)
+
+
+def test_bfloat16_run_keeps_a_float32_output_and_records_the_policy(store, tmp_path):
+    run_dir = tmp_path / "bf16"
+    _cli(*TINY, "--data", str(store), "--out", str(run_dir), "--epochs", "1", "--precision", "mixed_bfloat16")
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["precision"] == "mixed_bfloat16" and config["args"]["precision"] == "mixed_bfloat16"
+    import keras
+
+    keras.mixed_precision.set_global_policy("float32")
+    model = rundir.load_model(run_dir)
+    assert model.get_layer("predictions").dtype_policy.name == "float32"
+    assert model.get_layer("conv1").dtype_policy.name == "mixed_bfloat16"
+
+
+def test_precision_choice_and_older_records():
+    from training.precision import PrecisionError, choose_policy
+
+    assert choose_policy("auto", gpus=True) == "mixed_float16"
+    assert choose_policy("mixed_bfloat16", gpus=False) == "mixed_bfloat16"
+    with pytest.raises(PrecisionError, match="bfloat16 units"):
+        choose_policy("auto", gpus=False, cpuinfo_path="/nonexistent")
+    legacy = settings.TrainSettings.from_record({"model": "crnn-320", "mixed_precision": True}, Path("c.json"))
+    assert legacy.requested_precision == "mixed_float16"  # what --mixed-precision meant then
+    assert settings.TrainSettings(model="x", mixed_precision=True).requested_precision == "auto"
+    with pytest.raises(settings.TrainError, match="contradicts"):
+        settings.TrainSettings(precision="float32", mixed_precision=True).check()

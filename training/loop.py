@@ -23,6 +23,7 @@ import cli
 import rundir
 from cli import EXIT_DIVERGED
 from rundir import RunDir
+from training.precision import choose_policy
 from training.settings import (ADAM_EPSILON, RESUME_MUTABLE, TrainError, TrainSettings, build,
                                model_config)
 
@@ -151,10 +152,10 @@ def train(settings: TrainSettings, run: RunDir, argv: Sequence[str] | None, *, r
     if settings.deterministic:
         tf.config.experimental.enable_op_determinism()
     keras.utils.set_random_seed(settings.seed)
-    if settings.mixed_precision:
-        keras.mixed_precision.set_global_policy("mixed_float16")
+    policy = choose_policy(settings.requested_precision, gpus=bool(tf.config.list_physical_devices("GPU")))
+    keras.mixed_precision.set_global_policy(policy)
     with strategy.scope():
-        model = build(config, settings.mixed_precision)
+        model = build(config, policy)
         model.compile(optimizer=keras.optimizers.Adam(learning_rate=lr, epsilon=ADAM_EPSILON),
                       loss="binary_crossentropy", jit_compile=bool(settings.jit))
     gpus = tf.config.list_physical_devices("GPU")
@@ -203,7 +204,7 @@ def train(settings: TrainSettings, run: RunDir, argv: Sequence[str] | None, *, r
             "distribution": {**distributed.describe(strategy, settings.distribute),
                              "global_batch": settings.batch_size,
                              "per_replica_batch": settings.batch_size // replicas},
-            "precision": "mixed_float16" if settings.mixed_precision else "float32",
+            "precision": policy,
             "jit_compile": bool(model.jit_compile), "deterministic_ops": bool(settings.deterministic),
             "lstm_cudnn": cudnn, "provenance": rundir.provenance(argv),
         })

@@ -9,12 +9,14 @@ and the loss stay float32 (``models.build_model(config, output_dtype=output_dtyp
 """
 from __future__ import annotations
 
+from cli import UserError
+
 POLICIES = ("float32", "mixed_float16", "mixed_bfloat16")
 BF16_FLAGS = ("avx512_bf16", "amx_bf16")
 CPUINFO = "/proc/cpuinfo"
 
 
-class PrecisionError(ValueError):
+class PrecisionError(UserError, ValueError):
     """A precision request this machine cannot honour (or an unknown policy name)."""
 
 

@@ -90,7 +90,8 @@ class TrainSettings:
     port_base: int = 8888  # multi-worker under SLURM: the port of a node's first task
     startup_timeout: float = 600.0  # multi-worker: seconds to wait for every worker to join
     cpu_devices: int = 1
-    mixed_precision: bool = False
+    mixed_precision: bool = False  # "auto": float16 on a GPU, bfloat16 on a CPU with bf16 units
+    precision: str | None = None  # an explicit dtype policy (training/precision.py's POLICIES)
     jit: bool = False
     scale_lr: bool = False
     deterministic: bool = False
@@ -105,8 +106,12 @@ class TrainSettings:
     @classmethod
     def from_record(cls, record: Mapping[str, Any], source: Path) -> "TrainSettings":
         """Settings saved in a run's config.json; unknown keys are refused. A run saved before
-        ``batch_order`` existed was trained with :data:`LEGACY_BATCH_ORDER`, not today's default."""
+        ``batch_order`` existed was trained with :data:`LEGACY_BATCH_ORDER`, not today's default, and
+        one saved with ``--mixed-precision`` before ``precision`` existed ran mixed_float16."""
         record = {"batch_order": LEGACY_BATCH_ORDER, **{k: v for k, v in record.items() if k not in _ACTION_KEYS}}
+        if "precision" not in record and record.get("mixed_precision"):
+            record["precision"] = "mixed_float16"  # what --mixed-precision meant before bfloat16
+
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(record) - known)
         if unknown:
@@ -114,8 +119,19 @@ class TrainSettings:
                              "made by another version of train.py")
         return cls(**record)
 
+    @property
+    def requested_precision(self) -> str:
+        """``precision``, else "auto" under ``--mixed-precision``, else "float32"."""
+        return self.precision or ("auto" if self.mixed_precision else "float32")
+
     def check(self) -> None:
         """Checks that need neither TensorFlow nor files."""
+        from training.precision import POLICIES
+
+        if self.precision is not None and self.precision not in POLICIES:
+            raise TrainError(f"--precision must be one of {', '.join(POLICIES)}, got {self.precision!r}")
+        if self.precision == "float32" and self.mixed_precision:
+            raise TrainError("--mixed-precision contradicts --precision float32")
         for name in ("epochs", "batch_size", "cpu_devices", "steps_per_epoch", "max_train_samples",
                      "max_valid_samples"):
             value = getattr(self, name)
@@ -201,21 +217,12 @@ def model_config(settings: TrainSettings) -> tuple[dict, list[str]]:
     return config, deviations
 
 
-def build(config: dict, mixed_precision: bool = False):
-    """Build the model; under mixed precision the ``predictions`` layer is rebuilt as float32."""
-    import keras
-
+def build(config: dict, policy: str = "float32"):
+    """Build the model under the dtype ``policy``; a mixed policy keeps ``predictions`` float32."""
     from models import build_model
+    from training.precision import output_dtype
 
     try:
-        model = build_model(config)
+        return build_model(config, output_dtype=output_dtype(policy))
     except ValueError as err:
         raise TrainError(str(err)) from None
-    if mixed_precision and model.get_layer("predictions").compute_dtype != "float32":
-        # Sigmoid outputs and the loss need float32; rebuild from the functional config.
-        spec = model.get_config()
-        for layer in spec["layers"]:
-            if layer["config"].get("name") == "predictions":
-                layer["config"]["dtype"] = "float32"
-        model = keras.Model.from_config(spec)
-    return model
