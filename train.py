@@ -137,12 +137,15 @@ def build_parser(suppress_defaults: bool = False) -> argparse.ArgumentParser:
 
 
 def list_models() -> int:
-    """Print every preset: name, parameter count and description."""
-    from models.presets import PRESETS
+    """Print every preset with its parameter count, from the catalog alone (no Keras, no TensorFlow)."""
+    import importlib.util
+    from pathlib import Path
 
-    for name, preset in PRESETS.items():
-        params = f"{preset['expected_params']:,}" if preset.get("expected_params") else "-"
-        print(f"{name:28s} {params:>12s}  {preset['description']} ({preset['source']})")
+    # Loaded as a file so that the models package, which imports Keras, is not initialised.
+    spec = importlib.util.spec_from_file_location("models_catalog", Path(__file__).parent / "models" / "catalog.py")
+    catalog = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(catalog)
+    print(catalog.listing())
     return 0
 
 

@@ -1,4 +1,4 @@
-"""Registry of named model presets (plain data) and the config -> model entry point.
+"""Registry of named model presets (from models/catalog.py) and the config -> model entry point.
 
 A config is a flat JSON-able dict: ``family``, every keyword of that family's builder,
 ``expected_params`` (the parameter count the config must build to, or None), and the
@@ -11,6 +11,7 @@ import inspect
 
 import keras
 
+from models.catalog import CATALOG
 from models.cnn import build_cnn
 from models.crnn import build_crnn
 from models.danq import build_danq, build_danq_jaspar, build_danq_original
@@ -55,43 +56,10 @@ def _preset(family: str, description: str, source: str, expected_params: int | N
     return config
 
 
-def _reduced_grid() -> dict[str, dict]:
-    """Fig. 1's grids: CNN and DanQ at 500 bp, 4 first-layer sizes x {projection} x {dropout}."""
-    grid = {}
-    for family, name in (("cnn", "CNN"), ("danq", "DanQ (LSTM 100/direction)")):
-        for filters in (300, 500, 750, 1000):
-            for projection in (False, True):
-                for dropout in (False, True):
-                    key = f"{family}-{filters}" + ("-projection" if projection else "") + (
-                        "-dropout" if dropout else "")
-                    extras = [s for s, on in (("projection 64", projection), ("dropout 0.2", dropout)) if on]
-                    grid[key] = _preset(
-                        family, f"reduced-data {name}, {filters} first-layer filters, 500 bp"
-                        + (", " + " + ".join(extras) if extras else ", no projection, no dropout"),
-                        "Fig. 1", sequence_length=500, filters=filters,
-                        projection_dim=64 if projection else 0, dropout=0.2 if dropout else 0.0)
-    return grid
-
-
 PRESETS: dict[str, dict] = {
-    "deepsea": _preset(
-        "deepsea", "DeepSEA as published (Threshold activations), for its Torch weights",
-        "Table 1 (paper prints 155,159,839; this architecture has 52,843,119)", 52_843_119),
-    "danq-original": _preset(
-        "danq-original", "DanQ as published: conv 320x26, BiLSTM 320, Theano hard-sigmoid gates",
-        "Table 1", 46_926_479),
-    "danq-jaspar": _preset(
-        "danq-jaspar", "DanQ-JASPAR as published: conv 1024x30 (JASPAR 2016-initialised), BiLSTM 512",
-        "Table 1", 67_892_175, jaspar_init=True, jaspar_seed=0),
-    "crnn-320": _preset("crnn", "CRNN, 320 first-layer filters, no projection", "Table 1",
-                        2_727_335, filters=320, projection_dim=0),
-    "crnn-320-projection": _preset("crnn", "CRNN, 320 first-layer filters, projection 64",
-                                   "Table 1", 2_477_479, filters=320, projection_dim=64),
-    "crnn-700": _preset("crnn", "CRNN, 700 first-layer filters, no projection", "Table 1",
-                        3_174_595, filters=700, projection_dim=0),
-    "crnn-700-projection": _preset("crnn", "CRNN, 700 first-layer filters, projection 64",
-                                   "Table 1", 2_547_779, filters=700, projection_dim=64),
-    **_reduced_grid(),
+    name: _preset(entry["family"], entry["description"], entry["source"], entry["expected_params"],
+                  **entry["settings"])
+    for name, entry in CATALOG.items()
 }
 
 
