@@ -399,3 +399,11 @@ def test_precision_choice_and_older_records():
     assert settings.TrainSettings(model="x", mixed_precision=True).requested_precision == "auto"
     with pytest.raises(settings.TrainError, match="contradicts"):
         settings.TrainSettings(precision="float32", mixed_precision=True).check()
+
+
+def test_a_log_written_to_a_pipe_has_no_progress_bar_control_characters(store, tmp_path):
+    args = [a for a in TINY if a not in ("--verbose", "2")]
+    result = _cli(*args, "--data", str(store), "--out", str(tmp_path / "run"), "--epochs", "2")
+    log = result.stdout + result.stderr
+    assert "Epoch 1/2" in log and "val_loss" in log
+    assert not any(c in log for c in "\r\b\x1b"), repr(log[:500])
