@@ -19,13 +19,21 @@ import re
 import statistics
 import sys
 import tempfile
-import time
 from typing import Sequence
 
-from bench.variants import LSTM_BUILDS, build_variant
+from bench import timing
+
+#: --lstm: the default build (models.lstm.LSTM), the same maths on keras.layers.LSTM, and
+#: keras.layers.LSTM with Keras' sigmoid gate (an unmodified Keras model of the same shape).
+LSTM_BUILDS = {"fast": {}, "stock": {"stock_lstm": True}, "plain": {"stock_lstm": True, "gate": "sigmoid"}}
+
 
 def op_events(xplane_path: str) -> list[tuple[str, str, float]]:
-    """``(op name, op type, milliseconds)`` of every TensorFlow op executed on the host."""
+    """``(op name, op type, milliseconds)`` of every TensorFlow op executed on the host.
+
+    The trace's schema, ``xplane_pb2``, is not public TensorFlow API (TensorBoard's profile plugin
+    reads it): tests/test_roofline.py's end-to-end profile fails loudly if it moves.
+    """
     from tensorflow.tsl.profiler.protobuf import xplane_pb2
 
     space = xplane_pb2.XSpace()
@@ -71,7 +79,7 @@ def classify(name: str, model_name: str, layer_names: Sequence[str]) -> tuple[st
     """``(layer, phase)`` of an op from its name scope; phase is forward, gradient or optimizer."""
     parts = [_unnumbered(p, [model_name, *layer_names]) for p in name.replace("//", "/").split("/")]
     phase = "gradient" if parts[0] == "gradient_tape" else "forward"
-    if parts[0] in ("adam", "sgd", "rmsprop") or parts[0].startswith(("Assign", "AddN")):
+    if re.sub(r"_\d+$", "", parts[0]) in ("adam", "sgd", "rmsprop") or parts[0].startswith(("Assign", "AddN")):
         phase = "optimizer"
     layer = next((p for p in parts if p in layer_names), None)
     if layer == "bilstm":
@@ -82,29 +90,17 @@ def classify(name: str, model_name: str, layer_names: Sequence[str]) -> tuple[st
     return layer, phase
 
 
-def profile(model, batch_size: int, *, steps: int, warmup: int, seed: int = 0) -> dict:
-    """Profile ``steps`` ``train_on_batch`` calls on a fixed random batch; return timings and
-    per-op totals (ms per step)."""
-    import keras
-    import numpy as np
+def profile(model, batch_size: int, *, steps: int, warmup: int) -> dict:
+    """Profile ``steps`` ``train_on_batch`` calls of a compiled model on a fixed random batch;
+    return timings and per-op totals (ms per step)."""
     import tensorflow as tf
 
-    rng = np.random.default_rng(seed)
-    length, targets = model.input_shape[1], model.output_shape[-1]
-    x = np.eye(4, dtype="float32")[rng.integers(0, 4, (batch_size, length))]
-    y = (rng.random((batch_size, targets)) < 0.05).astype("float32")
-    model.compile(keras.optimizers.Adam(3e-4), "binary_crossentropy")
-    for _ in range(warmup):
-        model.train_on_batch(x, y)
-    walls = []
-    for _ in range(steps):
-        start = time.perf_counter()
-        model.train_on_batch(x, y)
-        walls.append(time.perf_counter() - start)
+    step = timing.train_step(model, batch_size)
+    walls = timing.interleaved({"step": step}, warmup=warmup, repeats=steps)["step"].wall
     with tempfile.TemporaryDirectory() as logdir:
         tf.profiler.experimental.start(logdir)
         for _ in range(steps):
-            model.train_on_batch(x, y)
+            step()
         tf.profiler.experimental.stop()
         paths = glob.glob(os.path.join(logdir, "plugins", "profile", "*", "*.xplane.pb"))
         if not paths:
@@ -145,8 +141,9 @@ def build_parser() -> argparse.ArgumentParser:
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default="crnn-320-projection", help="model preset [default: %(default)s]")
     parser.add_argument("--batch-size", type=int, default=64, help="[default: %(default)s]")
-    parser.add_argument("--lstm", choices=LSTM_BUILDS, default="fast",
-                        help="LSTM build (see build_variant) [default: %(default)s]")
+    parser.add_argument("--lstm", choices=list(LSTM_BUILDS), default="fast",
+                        help="LSTM build: fast = models.lstm.LSTM (the default), stock = keras.layers.LSTM, "
+                             "plain = keras.layers.LSTM with sigmoid gates [default: %(default)s]")
     parser.add_argument("--policy", default="float32",
                         help="Keras dtype policy, e.g. mixed_bfloat16 [default: %(default)s]")
     parser.add_argument("--steps", type=int, default=2, help="profiled steps [default: %(default)s]")
@@ -179,7 +176,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: the directory of --output {args.output} does not exist", file=sys.stderr)
         return 2
     try:
-        model = build_variant(args.model, args.lstm, policy=args.policy)
+        model = timing.build_model(args.model, policy=args.policy, **LSTM_BUILDS[args.lstm])
     except ValueError as err:  # unknown preset or dtype policy
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -188,9 +185,9 @@ def main(argv: Sequence[str] | None = None) -> int:
              f"inter-op threads {threads}")
     text = markdown(result, title=title, batch_size=args.batch_size, top=args.top)
     if args.output:
-        from bench.common import write_text_atomic
+        from fileio import atomic_write_text
 
-        write_text_atomic(args.output, text)
+        atomic_write_text(args.output, text)
     else:
         print(text)
     return 0

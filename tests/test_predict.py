@@ -674,15 +674,6 @@ def test_destroyed_motif_drops_its_targets(trained, tmp_path, capsys):
     assert flank < 0.05 and flank < drop / 10, (flank, drop)
 
 
-def test_bench_predict_runs_on_a_small_model(model_path):
-    from bench import bench_predict
-
-    result = bench_predict.run(str(model_path), num_variants=12, batch_size=8, repeats=1)
-    assert result["variants"] == 12 and result["sequence_length"] == L
-    assert result["predict_variants"]["items_per_s"] > 0 and result["strand_predictor_prebuilt"]["items_per_s"] > 0
-    assert len(result["ratio_per_round"]) == 1 and result["cpu_ratio_median"] > 0
-
-
 @pytest.mark.slow
 def test_run_directory_made_by_train_py(synthetic_mat_dir, tmp_path, capsys):
     """--model takes a run directory as train.py writes it; its files are never an output."""
