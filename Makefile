@@ -1,11 +1,11 @@
-# make setup | test | demo | figures | bench   (each creates .venv first if needed)
+# make setup | test | demo | demo-seeds | figures | bench   (each creates .venv first if needed)
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONHASHSEED := 0
 
-.PHONY: setup test demo figures bench clean
+.PHONY: setup test demo demo-seeds figures bench clean
 
 setup: $(VENV)/.installed
 
@@ -20,6 +20,9 @@ test: setup
 
 demo: setup
 	bash scripts/demo.sh
+
+demo-seeds: setup
+	bash scripts/demo_seeds.sh
 
 figures: setup
 	bash scripts/figures.sh

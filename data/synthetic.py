@@ -286,12 +286,15 @@ def generate(out_dir: os.PathLike | str, n_train: int = 30000, n_valid: int = 20
              pwm_sharpening: float = DEFAULTS["pwm_sharpening"],
              min_motif_length: int = DEFAULTS["min_motif_length"],
              false_negative_rate: float = DEFAULTS["false_negative_rate"],
-             false_positive_rate: float = DEFAULTS["false_positive_rate"], overwrite: bool = True) -> dict:
+             false_positive_rate: float = DEFAULTS["false_positive_rate"], overwrite: bool = True,
+             reuse: bool = False) -> dict:
     """Write a synthetic DeepSEA bundle into ``out_dir``; returns the ground truth (also truth.json).
 
     Sizes count both strands and must be even. The same arguments always give the same arrays.
     A store that ``data.resolve_store`` converted into ``out_dir/store`` from earlier files is
-    removed, since it no longer matches them.
+    removed, since it no longer matches them. With ``reuse``, a complete bundle already in
+    ``out_dir`` that was made with these same arguments is kept (and its truth returned) instead
+    of being written again; one made with other arguments is an error unless ``overwrite``.
     """
     for name, value in (("n_train", n_train), ("n_valid", n_valid), ("n_test", n_test)):
         if value < 2 or value % 2:
@@ -314,6 +317,19 @@ def generate(out_dir: os.PathLike | str, n_train: int = 30000, n_valid: int = 20
 
     out_dir = Path(out_dir)
     names = dict(BUNDLE_FILES)
+    settings = dict(DEFAULTS, num_motifs=num_motifs, motifs_per_sequence=motifs_per_sequence,
+                    repeat_probability=repeat_probability, pwm_sharpening=pwm_sharpening,
+                    min_motif_length=min_motif_length, false_negative_rate=false_negative_rate,
+                    false_positive_rate=false_positive_rate)
+    sizes = {"train": n_train, "valid": n_valid, "test": n_test}
+    if reuse and all((out_dir / f).exists() for f in names.values()):
+        existing = read_truth(out_dir)
+        if existing is not None and existing.get("seed") == seed and existing.get("sizes") == sizes and \
+                {k: existing["settings"].get(k) for k in settings} == settings:
+            return existing
+        if not overwrite:
+            raise DataError(out_dir, "already holds a synthetic bundle made with other settings "
+                                     "(use --overwrite to replace it, or another directory)")
     if not overwrite and any((out_dir / f).exists() for f in names.values()):
         raise DataError(out_dir, "already holds a synthetic bundle (use --overwrite to replace it)")
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -324,10 +340,6 @@ def generate(out_dir: os.PathLike | str, n_train: int = 30000, n_valid: int = 20
     if is_store(out_dir / "store"):  # converted from the files being replaced: now stale
         shutil.rmtree(out_dir / "store")
     started = time.perf_counter()
-    settings = dict(DEFAULTS, num_motifs=num_motifs, motifs_per_sequence=motifs_per_sequence,
-                    repeat_probability=repeat_probability, pwm_sharpening=pwm_sharpening,
-                    min_motif_length=min_motif_length, false_negative_rate=false_negative_rate,
-                    false_positive_rate=false_positive_rate)
     model_rng = np.random.default_rng([seed, 0])
     pool, assay_motif = _choose_motifs(settings, [r["assay"] for r in target_table()], model_rng)
     settings["_assay_motif"] = assay_motif
@@ -361,7 +373,7 @@ def generate(out_dir: os.PathLike | str, n_train: int = 30000, n_valid: int = 20
     truth = {
         "generator": "data.synthetic",
         "seed": seed,
-        "sizes": {"train": n_train, "valid": n_valid, "test": n_test},
+        "sizes": sizes,
         "settings": dict(settings, center=list(CENTER), slot=SLOT, sequence_length=SEQUENCE_LENGTH),
         "layout": {
             "train.mat": "MATLAB v7.3 (HDF5, 512-byte header): trainxdata (1000, 4, N), traindata (919, N) "
@@ -522,20 +534,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--false-positive-rate", type=float, default=DEFAULTS["false_positive_rate"],
                         help="label noise: P(y=1) when no driving motif is present [default: %(default)s]")
     parser.add_argument("--overwrite", action="store_true", help="replace existing files [default: %(default)s]")
+    parser.add_argument("--reuse", action="store_true",
+                        help="keep a complete bundle in OUT_DIR made with these same arguments instead of "
+                             "writing it again [default: %(default)s]")
     args = parser.parse_args(argv)
+    truth_file = Path(args.out_dir) / BUNDLE_FILES["truth"]
+    before = truth_file.stat().st_mtime_ns if truth_file.exists() else None
     try:
         truth = generate(args.out_dir, args.n_train, args.n_valid, args.n_test, args.seed,
                          num_motifs=args.num_motifs, motifs_per_sequence=args.motifs_per_sequence,
                          repeat_probability=args.repeat_probability, pwm_sharpening=args.pwm_sharpening,
                          min_motif_length=args.min_motif_length,
                          false_negative_rate=args.false_negative_rate,
-                         false_positive_rate=args.false_positive_rate, overwrite=args.overwrite)
+                         false_positive_rate=args.false_positive_rate, overwrite=args.overwrite,
+                         reuse=args.reuse)
     except (ValueError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
     rates = ", ".join(f"{k} {v:.3f}" for k, v in truth["positive_rate"].items())
-    print(f"wrote {args.out_dir}: {len(truth['motifs'])} motifs, positive rate {rates}, "
-          f"{truth['seconds']:.1f} s")
+    if before is not None and truth_file.stat().st_mtime_ns == before:
+        print(f"{args.out_dir} already holds this bundle ({len(truth['motifs'])} motifs, positive rate "
+              f"{rates}); reusing it")
+    else:
+        print(f"wrote {args.out_dir}: {len(truth['motifs'])} motifs, positive rate {rates}, "
+              f"{truth['seconds']:.1f} s")
     return 0
 
 

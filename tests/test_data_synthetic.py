@@ -252,3 +252,18 @@ def test_settings_flags_reach_truth_and_labels(tmp_path):
     # Without label noise the labels are the oracle's: it scores AUPRC 1 on every scored target.
     assert synthetic.oracle_summary(tmp_path / "b", "test")["mean_auprc"] == pytest.approx(1.0)
     assert synthetic.main([str(tmp_path / "c"), "--false-negative-rate", "0.7"]) == 1
+
+
+def test_reuse_keeps_an_identical_bundle_and_refuses_another(tmp_path, capsys):
+    small = ["--n-train", "4", "--n-valid", "2", "--n-test", "2", "--num-motifs", "6"]
+    assert synthetic.main([str(tmp_path), *small]) == 0
+    stamp = {p.name: p.stat().st_mtime_ns for p in tmp_path.iterdir()}
+    capsys.readouterr()
+    assert synthetic.main([str(tmp_path), *small, "--reuse"]) == 0
+    assert "reusing it" in capsys.readouterr().out
+    assert {p.name: p.stat().st_mtime_ns for p in tmp_path.iterdir()} == stamp  # nothing rewritten
+    assert synthetic.main([str(tmp_path), *small, "--pwm-sharpening", "4", "--reuse"]) == 1
+    assert "made with other settings" in capsys.readouterr().err
+    assert {p.name: p.stat().st_mtime_ns for p in tmp_path.iterdir()} == stamp
+    assert synthetic.main([str(tmp_path), *small, "--pwm-sharpening", "4", "--reuse", "--overwrite"]) == 0
+    assert json.loads((tmp_path / "truth.json").read_text())["settings"]["pwm_sharpening"] == 4

@@ -1,0 +1,37 @@
+"""The demo's seed-spread report (analysis/demo_seeds.py)."""
+import json
+
+import pytest
+
+from analysis import demo_seeds
+
+
+def _rows():
+    values = {("crnn-320", 0): 0.80, ("crnn-320", 1): 0.83, ("crnn-320", 2): 0.81,
+              ("crnn-320-projection", 0): 0.82, ("crnn-320-projection", 1): 0.82, ("crnn-320-projection", 2): 0.86}
+    return [{"model": m, "seed": s, "auprc": v, "auroc": v + 0.1, "run_dir": f"r/{m}-{s}"}
+            for (m, s), v in values.items()]
+
+
+def test_report_fraction_of_oracle_spread_and_difference():
+    text = demo_seeds.report(_rows(), {"mean_auprc": 0.9, "mean_auroc": 0.98})
+    assert "| crnn-320 | 1 | 0.8300 | 0.9300 | 0.922 |" in text  # 0.83 / 0.9
+    assert "| oracle (P(y \\| planted motifs)) | — | 0.9000 | 0.9800 | 1 |" in text
+    assert "crnn-320: 3 seeds, test AUPRC mean 0.8133, spread (max - min) 0.0300, lowest 0.8000 (0.889 of the oracle)" in text
+    assert "crnn-320-projection: 3 seeds, test AUPRC mean 0.8333, spread (max - min) 0.0400" in text
+    assert "crnn-320-projection - crnn-320: test AUPRC seed 0 +0.0200, seed 1 -0.0100, seed 2 +0.0500; mean +0.0200" in text
+
+
+def test_report_without_oracle():
+    text = demo_seeds.report(_rows()[:1], None)
+    assert "| crnn-320 | 0 | 0.8000 | 0.9000 | — |" in text and "oracle (" not in text
+
+
+def test_cli_names_a_run_that_was_not_evaluated(tmp_path, capsys, synthetic_mat_dir):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.json").write_text(json.dumps({"preset": "crnn-320", "seed": 0, "params": 1}))
+    assert demo_seeds.main([str(run), "--data", str(synthetic_mat_dir)]) == 2
+    assert f"{run}: not evaluated on the test split" in capsys.readouterr().err
+    assert demo_seeds.main([str(tmp_path / "missing"), "--data", str(synthetic_mat_dir)]) == 2
+    assert "not found" in capsys.readouterr().err
