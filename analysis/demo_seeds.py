@@ -57,6 +57,10 @@ def report(rows: list[dict], oracle: dict | None) -> str:
         auprc = [r["auprc"] for r in runs.values()]
         auroc = [r["auroc"] for r in runs.values()]
         low = min(auprc)
+        if len(auprc) == 1:
+            lines.append(f"{model}: test AUPRC {low:.4f}" + (f" = {fraction(low)} of the oracle's "
+                                                              f"{oracle['mean_auprc']:.4f}" if oracle else ""))
+            continue
         lines.append(f"{model}: {len(auprc)} seeds, test AUPRC mean {sum(auprc) / len(auprc):.4f}, spread "
                      f"(max - min) {max(auprc) - low:.4f}, lowest {low:.4f} ({fraction(low)} of the oracle); "
                      f"AUROC spread {max(auroc) - min(auroc):.4f}")

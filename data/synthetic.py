@@ -4,7 +4,9 @@
 
 Writes ``train.mat`` (MATLAB v7.3: HDF5 behind a 512-byte MATLAB header, ``trainxdata`` (1000, 4, N)
 and ``traindata`` (919, N) as h5py sees them, chunked and gzip-compressed), ``valid.mat`` and
-``test.mat`` (MATLAB v5, ``{split}xdata`` (N, 4, 1000), ``{split}data`` (N, 919)) and ``truth.json``.
+``test.mat`` (MATLAB v5, ``{split}xdata`` (N, 4, 1000), ``{split}data`` (N, 919)), ``truth.json`` and
+``truth.npz`` (which motifs were planted in each forward row, and which motifs drive each target:
+:func:`oracle_probabilities` and :func:`oracle_summary` turn them into the Bayes-optimal scores).
 One-hot channels are in DeepSEA's A, G, C, T order. In every split the second half holds the
 reverse complements of the first half, in the same order, with the same labels.
 

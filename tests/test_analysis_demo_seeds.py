@@ -25,6 +25,14 @@ def test_report_fraction_of_oracle_spread_and_difference():
 def test_report_without_oracle():
     text = demo_seeds.report(_rows()[:1], None)
     assert "| crnn-320 | 0 | 0.8000 | 0.9000 | — |" in text and "oracle (" not in text
+    assert "crnn-320: test AUPRC 0.8000\n" in text  # one seed: no spread
+
+
+def test_report_one_seed_per_model_as_in_the_demo():
+    rows = [r for r in _rows() if r["seed"] == 0]
+    text = demo_seeds.report(rows, {"mean_auprc": 0.9, "mean_auroc": 0.98})
+    assert "crnn-320: test AUPRC 0.8000 = 0.889 of the oracle's 0.9000" in text
+    assert "crnn-320-projection - crnn-320: test AUPRC seed 0 +0.0200; mean +0.0200" in text
 
 
 def test_cli_names_a_run_that_was_not_evaluated(tmp_path, capsys, synthetic_mat_dir):
