@@ -1,11 +1,11 @@
-# make setup | test | demo | figures | readme-figures | bench   (each creates .venv first if needed)
+# make setup | test | demo | demo-seeds | figures | readme-figures | bench   (each creates .venv first if needed)
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONHASHSEED := 0
 
-.PHONY: setup test demo figures readme-figures bench clean
+.PHONY: setup test demo demo-seeds figures readme-figures bench clean
 
 setup: $(VENV)/.installed
 
@@ -20,6 +20,9 @@ test: setup
 
 demo: setup
 	bash scripts/demo.sh
+
+demo-seeds: setup
+	bash scripts/demo_seeds.sh
 
 # Figures into the runs folder (runs/demo/figures); readme-figures then copies their PNGs to docs/figures.
 figures: setup

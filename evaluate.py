@@ -139,7 +139,8 @@ def run(args, parser) -> int:
         out = Path(args.run_dir)
         if args.data or not args.compare_published:
             summary, per_target = evaluate.evaluate_run(out, _store(args), args.split, batch_size=args.batch_size,
-                                                        progress=not args.no_progress, force=args.force)
+                                                        progress=not args.no_progress, force=args.force,
+                                                        data_dir=args.data)
             _report(str(out), summary, per_target, args.targets)
     else:
         parser.error("give RUN_DIR, --published, --table or --predict")

@@ -184,8 +184,8 @@ def mean_auprc(run_dir: str | os.PathLike, split: str = "test") -> float:
 
 
 def oracle_auprc(run_dir: str | os.PathLike, split: str = "test") -> float | None:
-    """The AUPRC of the true label probabilities (``oracle_auprc`` in the metrics), if recorded."""
-    value = read_metrics(run_dir, split).get("oracle_auprc")
+    """The AUPRC of the true label probabilities (the metrics' ``oracle``, synthetic data), if recorded."""
+    value = (read_metrics(run_dir, split).get("oracle") or {}).get("mean_auprc")
     return float(value) if isinstance(value, (int, float)) and np.isfinite(value) else None
 
 

@@ -15,7 +15,7 @@ The plot has the paper's layout: CNNs left, DanQ-style networks right, the four 
 (plain, dropout, projection, projection + dropout) in each; one small point per seed, the mean
 over seeds with its standard deviation, DanQ points jittered along x as in the paper, the
 chance line (AUPRC of a random ranking = the mean positive rate) and, when the metrics record
-it (``oracle_auprc``, synthetic data), the AUPRC of the true label probabilities.
+it (the metrics' ``oracle``, synthetic data), the AUPRC of the true label probabilities.
 """
 from __future__ import annotations
 

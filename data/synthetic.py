@@ -4,7 +4,9 @@
 
 Writes ``train.mat`` (MATLAB v7.3: HDF5 behind a 512-byte MATLAB header, ``trainxdata`` (1000, 4, N)
 and ``traindata`` (919, N) as h5py sees them, chunked and gzip-compressed), ``valid.mat`` and
-``test.mat`` (MATLAB v5, ``{split}xdata`` (N, 4, 1000), ``{split}data`` (N, 919)) and ``truth.json``.
+``test.mat`` (MATLAB v5, ``{split}xdata`` (N, 4, 1000), ``{split}data`` (N, 919)), ``truth.json`` and
+``truth.npz`` (which motifs were planted in each forward row, and which motifs drive each target:
+:func:`oracle_probabilities` and :func:`oracle_summary` turn them into the Bayes-optimal scores).
 One-hot channels are in DeepSEA's A, G, C, T order. In every split the second half holds the
 reverse complements of the first half, in the same order, with the same labels.
 
@@ -68,6 +70,8 @@ _TF_ALIASES = {
     "PAX5-N19": "PAX5", "SREBP1": "SREBF1", "ERRA": "ESRRA", "NFKB": "RELA", "EGFP-GATA2": "GATA2",
     "HA-E2F1": "E2F1", "TAL1": "TAL1::TCF3",
 }
+BUNDLE_FILES = {"train": "train.mat", "valid": "valid.mat", "test": "test.mat", "truth": "truth.json",
+                "oracle": "truth.npz"}
 _COMPLEMENT_AGCT = np.array([3, 2, 1, 0], dtype=np.uint8)  # A<->T, G<->C in A,G,C,T codes
 _MATLAB_73_HEADER = (b"MATLAB 7.3 MAT-file, Platform: GLNXA64, Created on: synthetic (data.synthetic) "
                      b"HDF5 schema 1.00 .")
@@ -270,19 +274,29 @@ def _sample_forward(num: int, pwms: list[np.ndarray], drivers: np.ndarray, setti
     return codes, labels.astype(np.uint8), presence
 
 
-def _split_arrays(n: int, pwms, drivers, settings, rng) -> tuple[np.ndarray, np.ndarray]:
-    codes, labels, _ = _sample_forward(n // 2, pwms, drivers, settings, rng)
-    return np.concatenate([codes, reverse_complement_codes(codes)]), np.concatenate([labels, labels])
+def _split_arrays(n: int, pwms, drivers, settings, rng) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Both strands of ``n // 2`` sequences: codes (n, L), labels (n, T), forward presence (n // 2, K)."""
+    codes, labels, presence = _sample_forward(n // 2, pwms, drivers, settings, rng)
+    return (np.concatenate([codes, reverse_complement_codes(codes)]), np.concatenate([labels, labels]),
+            presence)
 
 
 def generate(out_dir: os.PathLike | str, n_train: int = 30000, n_valid: int = 2000, n_test: int = 4000,
              seed: int = 0, *, num_motifs: int = DEFAULTS["num_motifs"],
-             motifs_per_sequence: float = DEFAULTS["motifs_per_sequence"], overwrite: bool = True) -> dict:
+             motifs_per_sequence: float = DEFAULTS["motifs_per_sequence"],
+             repeat_probability: float = DEFAULTS["repeat_probability"],
+             pwm_sharpening: float = DEFAULTS["pwm_sharpening"],
+             min_motif_length: int = DEFAULTS["min_motif_length"],
+             false_negative_rate: float = DEFAULTS["false_negative_rate"],
+             false_positive_rate: float = DEFAULTS["false_positive_rate"], overwrite: bool = True,
+             reuse: bool = False) -> dict:
     """Write a synthetic DeepSEA bundle into ``out_dir``; returns the ground truth (also truth.json).
 
     Sizes count both strands and must be even. The same arguments always give the same arrays.
     A store that ``data.resolve_store`` converted into ``out_dir/store`` from earlier files is
-    removed, since it no longer matches them.
+    removed, since it no longer matches them. With ``reuse``, a complete bundle already in
+    ``out_dir`` that was made with these same arguments is kept (and its truth returned) instead
+    of being written again; one made with other arguments is an error unless ``overwrite``.
     """
     for name, value in (("n_train", n_train), ("n_valid", n_valid), ("n_test", n_test)):
         if value < 2 or value % 2:
@@ -291,19 +305,43 @@ def generate(out_dir: os.PathLike | str, n_train: int = 30000, n_valid: int = 20
         raise ValueError(f"num_motifs must be between 1 and 200, got {num_motifs}")
     if not 0 < motifs_per_sequence <= 8:
         raise ValueError(f"motifs_per_sequence must be in (0, 8], got {motifs_per_sequence}")
+    if not 0 <= repeat_probability <= 1:
+        raise ValueError(f"repeat_probability must be in [0, 1], got {repeat_probability}")
+    if not 0 < pwm_sharpening <= 20:
+        raise ValueError(f"pwm_sharpening must be in (0, 20], got {pwm_sharpening}")
+    if not DEFAULTS["min_motif_length"] <= min_motif_length <= DEFAULTS["max_motif_length"]:
+        raise ValueError(f"min_motif_length must be between {DEFAULTS['min_motif_length']} and "
+                         f"{DEFAULTS['max_motif_length']}, got {min_motif_length}")
+    for name, rate in (("false_negative_rate", false_negative_rate), ("false_positive_rate", false_positive_rate)):
+        if not 0 <= rate < 0.5:
+            raise ValueError(f"{name} must be in [0, 0.5), got {rate}")
     from data.features import target_names, target_table
 
     out_dir = Path(out_dir)
-    names = {"train": "train.mat", "valid": "valid.mat", "test": "test.mat", "truth": "truth.json"}
+    names = dict(BUNDLE_FILES)
+    settings = dict(DEFAULTS, num_motifs=num_motifs, motifs_per_sequence=motifs_per_sequence,
+                    repeat_probability=repeat_probability, pwm_sharpening=pwm_sharpening,
+                    min_motif_length=min_motif_length, false_negative_rate=false_negative_rate,
+                    false_positive_rate=false_positive_rate)
+    sizes = {"train": n_train, "valid": n_valid, "test": n_test}
+    if reuse and all((out_dir / f).exists() for f in names.values()):
+        existing = read_truth(out_dir)
+        if existing is not None and existing.get("seed") == seed and existing.get("sizes") == sizes and \
+                {k: existing["settings"].get(k) for k in settings} == settings:
+            return existing
+        if not overwrite:
+            raise DataError(out_dir, "already holds a synthetic bundle made with other settings "
+                                     "(use --overwrite to replace it, or another directory)")
     if not overwrite and any((out_dir / f).exists() for f in names.values()):
         raise DataError(out_dir, "already holds a synthetic bundle (use --overwrite to replace it)")
     out_dir.mkdir(parents=True, exist_ok=True)
+    for name in ("truth", "oracle"):  # never leave the old truth beside half-replaced splits
+        (out_dir / names[name]).unlink(missing_ok=True)
     from data.store import is_store
 
     if is_store(out_dir / "store"):  # converted from the files being replaced: now stale
         shutil.rmtree(out_dir / "store")
     started = time.perf_counter()
-    settings = dict(DEFAULTS, num_motifs=num_motifs, motifs_per_sequence=motifs_per_sequence)
     model_rng = np.random.default_rng([seed, 0])
     pool, assay_motif = _choose_motifs(settings, [r["assay"] for r in target_table()], model_rng)
     settings["_assay_motif"] = assay_motif
@@ -320,9 +358,13 @@ def generate(out_dir: os.PathLike | str, n_train: int = 30000, n_valid: int = 20
     pwms = [p[:, [0, 2, 1, 3]] for p in pwms]  # JASPAR A,C,G,T -> DeepSEA A,G,C,T
 
     positive_rate = {}
+    oracle_arrays = {"drivers": drivers}
+    labels_sha256 = {}
     for index, (split, n) in enumerate((("train", n_train), ("valid", n_valid), ("test", n_test)), start=1):
-        codes, labels = _split_arrays(n, pwms, drivers, settings, np.random.default_rng([seed, index]))
+        codes, labels, presence = _split_arrays(n, pwms, drivers, settings, np.random.default_rng([seed, index]))
         positive_rate[split] = float(labels.mean())
+        oracle_arrays[f"presence_{split}"] = presence
+        labels_sha256[split] = _labels_digest(labels[:n // 2])
         if split == "train":
             blocks = ((codes[i:i + 4096], labels[i:i + 4096]) for i in range(0, n, 4096))
             write_mat_v73(out_dir / names[split], split, blocks, n)
@@ -333,7 +375,7 @@ def generate(out_dir: os.PathLike | str, n_train: int = 30000, n_valid: int = 20
     truth = {
         "generator": "data.synthetic",
         "seed": seed,
-        "sizes": {"train": n_train, "valid": n_valid, "test": n_test},
+        "sizes": sizes,
         "settings": dict(settings, center=list(CENTER), slot=SLOT, sequence_length=SEQUENCE_LENGTH),
         "layout": {
             "train.mat": "MATLAB v7.3 (HDF5, 512-byte header): trainxdata (1000, 4, N), traindata (919, N) "
@@ -343,14 +385,126 @@ def generate(out_dir: os.PathLike | str, n_train: int = 30000, n_valid: int = 20
             "strands": "in every split, rows N/2.. are the reverse complements of rows 0..N/2-1, same labels",
         },
         "positive_rate": positive_rate,
+        "oracle": {
+            "file": names["oracle"],
+            "contents": "presence_{split}: bool (N/2, K), which pool motifs were planted in each forward "
+                        "row; drivers: uint8 (K, T), the motifs that drive each target",
+            "probability": "P(y=1) = 1 - false_negative_rate if any driving motif is present, "
+                           "else false_positive_rate",
+            "labels_sha256": labels_sha256,
+        },
         "motifs": [{"index": i, "matrix_id": m.matrix_id, "name": m.name, "tf_class": m.tf_class,
                     "length": int(m.counts.shape[0])} for i, m in enumerate(pool)],
         "targets": [{"index": t, "name": target_name_list[t], "motifs": [pool[i].matrix_id for i in ids]}
                     for t, ids in enumerate(driver_lists)],
         "seconds": round(time.perf_counter() - started, 2),
     }
+    # The arrays first, truth.json (which names them) last: a bundle with truth.json is complete.
+    with atomic_path(out_dir / names["oracle"]) as tmp, open(tmp, "wb") as handle:
+        np.savez_compressed(handle, **oracle_arrays)
     atomic_write_text(out_dir / names["truth"], json.dumps(truth, indent=1) + "\n")
     return truth
+
+
+# -- the oracle: what the generator knows about every label ------------------------------------
+def _labels_digest(labels: np.ndarray) -> str:
+    """sha256 of uint8 labels (n, T) in C order: ties truth.npz to the labels it was drawn with."""
+    import hashlib
+
+    return hashlib.sha256(np.ascontiguousarray(labels, dtype=np.uint8).tobytes()).hexdigest()
+
+
+def read_truth(data_dir: os.PathLike | str) -> dict | None:
+    """``truth.json`` of a synthetic bundle that carries its oracle, or None (real data, or a bundle
+    written before ``truth.npz`` existed)."""
+    path = Path(data_dir) / BUNDLE_FILES["truth"]
+    if not path.is_file():
+        return None
+    try:
+        truth = json.loads(path.read_text())
+    except (OSError, ValueError) as err:
+        raise DataError(path, f"unreadable ground truth: {err}") from None
+    if not isinstance(truth, dict) or truth.get("generator") != "data.synthetic" or "oracle" not in truth:
+        return None
+    return truth
+
+
+def oracle_probabilities(data_dir: os.PathLike | str, split: str) -> np.ndarray | None:
+    """The generator's P(y=1 | planted motifs) for the forward rows of ``split``: float32 (N/2, T).
+
+    ``1 - false_negative_rate`` where any motif driving the target was planted, else
+    ``false_positive_rate``. Scoring these against the labels gives the Bayes-optimal (oracle)
+    metrics. Row i is forward row i of the split file; its reverse complement (row i + N/2) has
+    the same probability. None when ``data_dir`` holds no synthetic ground truth.
+    """
+    if split not in ("train", "valid", "test"):
+        raise ValueError(f"split must be train, valid or test, got {split!r}")
+    truth = read_truth(data_dir)
+    if truth is None:
+        return None
+    path = Path(data_dir) / truth["oracle"]["file"]
+    try:
+        with np.load(path) as arrays:
+            presence = arrays[f"presence_{split}"]
+            drivers = arrays["drivers"]
+    except (OSError, ValueError, KeyError) as err:
+        raise DataError(path, f"unreadable oracle arrays (regenerate the bundle): {err}") from None
+    half = truth["sizes"][split] // 2
+    num_motifs = len(truth["motifs"])
+    if presence.shape != (half, num_motifs) or drivers.shape != (num_motifs, len(truth["targets"])):
+        raise DataError(path, f"presence {presence.shape} / drivers {drivers.shape} do not match truth.json "
+                              f"({half} forward {split} rows, {num_motifs} motifs)")
+    settings = truth["settings"]
+    driven = (presence.astype(np.int32) @ drivers.astype(np.int32)) > 0
+    return np.where(driven, np.float32(1 - settings["false_negative_rate"]),
+                    np.float32(settings["false_positive_rate"])).astype(np.float32)
+
+
+def forward_labels(data_dir: os.PathLike | str, split: str) -> np.ndarray:
+    """uint8 labels (N/2, T) of the forward rows of ``data_dir/{split}.mat``."""
+    from data.mat import open_split
+
+    with open_split(Path(data_dir) / BUNDLE_FILES[split], split) as reader:
+        half = reader.num_samples // 2
+        parts = []
+        for start, _, y in reader.iter_chunks():
+            if start >= half:
+                break
+            parts.append(np.array(y[:half - start], dtype=np.uint8))
+    return np.concatenate(parts)
+
+
+def oracle_summary(data_dir: os.PathLike | str, split: str = "test",
+                   labels: np.ndarray | None = None) -> dict | None:
+    """Mean oracle AUPRC / AP / AUROC over the targets with positives, as evaluation scores a model.
+
+    ``labels`` are the forward-row labels (N/2, T) the model is scored on (evaluation's
+    ``PairedPredictions.labels``); by default they are read from the split file. They must be the
+    labels the bundle was generated with (checked by digest). None without synthetic ground truth.
+    """
+    probabilities = oracle_probabilities(data_dir, split)
+    if probabilities is None:
+        return None
+    labels = forward_labels(data_dir, split) if labels is None else np.asarray(labels)
+    truth = read_truth(data_dir)
+    if labels.shape != probabilities.shape or _labels_digest(labels) != truth["oracle"]["labels_sha256"][split]:
+        raise DataError(Path(data_dir) / BUNDLE_FILES["oracle"],
+                        f"does not describe these {split} labels {labels.shape} (files replaced since "
+                        f"generation?)")
+    from evaluation import metrics
+
+    per_target = metrics.per_target_metrics(labels, probabilities)
+    scored = per_target["positives"] > 0
+    return {
+        "split": split,
+        "num_pairs": int(labels.shape[0]),
+        "targets_scored": int(scored.sum()),
+        "mean_auprc": float(np.nanmean(per_target["auprc"][scored])),
+        "mean_ap": float(np.nanmean(per_target["ap"][scored])),
+        "mean_auroc": float(np.nanmean(per_target["auroc"][scored])),
+        "definition": "the generator's P(y=1 | planted motifs) scored like a model (strand pairs share it): "
+                      "PRROC AUPRC, sklearn AP and AUROC, mean over targets with positives",
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -368,18 +522,44 @@ def main(argv: list[str] | None = None) -> int:
                         help="size of the JASPAR motif pool [default: %(default)s]")
     parser.add_argument("--motifs-per-sequence", type=float, default=DEFAULTS["motifs_per_sequence"],
                         help="mean planted motif instances per sequence [default: %(default)s]")
+    parser.add_argument("--repeat-probability", type=float, default=DEFAULTS["repeat_probability"],
+                        help="chance that a further instance repeats the sequence's first motif "
+                             "(homotypic clusters) [default: %(default)s]")
+    parser.add_argument("--pwm-sharpening", type=float, default=DEFAULTS["pwm_sharpening"],
+                        help="exponent applied to the PWMs before sampling instances: higher = closer to "
+                             "the consensus, stronger motifs [default: %(default)s]")
+    parser.add_argument("--min-motif-length", type=int, default=DEFAULTS["min_motif_length"],
+                        help="shortest JASPAR motif admitted to the pool (bp; longer motifs are easier "
+                             "to learn) [default: %(default)s]")
+    parser.add_argument("--false-negative-rate", type=float, default=DEFAULTS["false_negative_rate"],
+                        help="label noise: P(y=0) when a driving motif is present [default: %(default)s]")
+    parser.add_argument("--false-positive-rate", type=float, default=DEFAULTS["false_positive_rate"],
+                        help="label noise: P(y=1) when no driving motif is present [default: %(default)s]")
     parser.add_argument("--overwrite", action="store_true", help="replace existing files [default: %(default)s]")
+    parser.add_argument("--reuse", action="store_true",
+                        help="keep a complete bundle in OUT_DIR made with these same arguments instead of "
+                             "writing it again [default: %(default)s]")
     args = parser.parse_args(argv)
+    truth_file = Path(args.out_dir) / BUNDLE_FILES["truth"]
+    before = truth_file.stat().st_mtime_ns if truth_file.exists() else None
     try:
         truth = generate(args.out_dir, args.n_train, args.n_valid, args.n_test, args.seed,
                          num_motifs=args.num_motifs, motifs_per_sequence=args.motifs_per_sequence,
-                         overwrite=args.overwrite)
+                         repeat_probability=args.repeat_probability, pwm_sharpening=args.pwm_sharpening,
+                         min_motif_length=args.min_motif_length,
+                         false_negative_rate=args.false_negative_rate,
+                         false_positive_rate=args.false_positive_rate, overwrite=args.overwrite,
+                         reuse=args.reuse)
     except (ValueError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
     rates = ", ".join(f"{k} {v:.3f}" for k, v in truth["positive_rate"].items())
-    print(f"wrote {args.out_dir}: {len(truth['motifs'])} motifs, positive rate {rates}, "
-          f"{truth['seconds']:.1f} s")
+    if before is not None and truth_file.stat().st_mtime_ns == before:
+        print(f"{args.out_dir} already holds this bundle ({len(truth['motifs'])} motifs, positive rate "
+              f"{rates}); reusing it")
+    else:
+        print(f"wrote {args.out_dir}: {len(truth['motifs'])} motifs, positive rate {rates}, "
+              f"{truth['seconds']:.1f} s")
     return 0
 
 

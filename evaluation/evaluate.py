@@ -26,8 +26,13 @@ SPLITS = rundir.SPLITS
 
 
 def evaluate(model, store, split_name: str, *, sequence_length: int, batch_size: int = 512,
-             progress: bool = True) -> tuple[dict, dict, object]:
-    """Strand-averaged predictions and metrics of one split: (summary, per_target, predictions)."""
+             progress: bool = True, data_dir: str | Path | None = None) -> tuple[dict, dict, object]:
+    """Strand-averaged predictions and metrics of one split: (summary, per_target, predictions).
+
+    When ``data_dir`` (default: the store's own directory and the one above it, where
+    ``data.convert`` puts it) is a synthetic bundle, the summary also carries its ``oracle``: the
+    generator's true label probabilities scored the same way, the ceiling for any model.
+    """
     if split_name not in SPLITS:
         raise UserError(f"unknown split {split_name!r}; expected one of {', '.join(SPLITS)}")
     split = store.split(split_name)
@@ -43,7 +48,19 @@ def evaluate(model, store, split_name: str, *, sequence_length: int, batch_size:
     summary, per_target = reports.summarize(pred, names, split=split_name)
     summary.update(data=str(store.path), data_fingerprint=rundir.data_fingerprint(store),
                    sequence_length=sequence_length, batch_size=batch_size)
+    oracle = _oracle(store, split_name, pred.labels, data_dir)
+    if oracle:
+        summary["oracle"] = oracle
     return summary, per_target, pred
+
+
+def _oracle(store, split: str, labels, data_dir) -> dict | None:
+    from data.synthetic import oracle_summary, read_truth
+
+    for candidate in ([data_dir] if data_dir else [store.path, Path(store.path).parent]):
+        if read_truth(candidate) is not None:
+            return oracle_summary(candidate, split, labels)
+    return None
 
 
 def _refuse_other_data(run: RunDir, split: str, fingerprint: dict, force: bool) -> None:
@@ -78,14 +95,14 @@ def write_evaluation(run: RunDir, split: str, pred, summary: dict, per_target: d
 
 
 def evaluate_run(run_dir: str | Path, store, split: str, *, batch_size: int = 512, progress: bool = True,
-                 force: bool = False) -> tuple[dict, dict]:
+                 force: bool = False, data_dir: str | Path | None = None) -> tuple[dict, dict]:
     """Evaluate a trained run's best model on ``split`` of ``store`` into the run directory."""
     with RunDir.open(run_dir).lock() as run:
         model = run.load_model()
         fingerprint = rundir.data_fingerprint(store)
         _refuse_other_data(run, split, fingerprint, force)
         summary, per_target, pred = evaluate(model, store, split, sequence_length=run.sequence_length,
-                                             batch_size=batch_size, progress=progress)
+                                             batch_size=batch_size, progress=progress, data_dir=data_dir)
         summary.update(model=run.name, run_dir=str(run.path), model_sha256=run.model_sha256())
         write_evaluation(run, split, pred, summary, per_target)
     return summary, per_target

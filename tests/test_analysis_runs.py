@@ -44,7 +44,7 @@ def test_chance_oracle_and_synthetic(tmp_path):
     assert not runs.is_synthetic(runs.load_config(run))
     (data / "truth.json").write_text("{}")
     assert runs.is_synthetic(runs.load_config(run))
-    other = make_run(tmp_path, "o", {"mean_auprc": 0.3, "mean_positive_rate": 0.125, "oracle_auprc": 0.6})
+    other = make_run(tmp_path, "o", {"mean_auprc": 0.3, "mean_positive_rate": 0.125, "oracle": {"mean_auprc": 0.6}})
     assert runs.chance_auprc(other) == 0.125 and runs.oracle_auprc(other) == 0.6
     assert runs.chance_auprc(make_run(tmp_path, "n", {"mean_auprc": 0.3})) is None
 

@@ -88,7 +88,7 @@ def make_evaluated_run(root, family, filters, projection_dim, dropout, auprc, se
                             "dropout": dropout}, data=data, seed=seed)
     metrics = {"mean_auprc": auprc, "mean_auroc": 0.9, "num_pairs": 100}
     if oracle is not None:
-        metrics["oracle_auprc"] = oracle
+        metrics["oracle"] = {"mean_auprc": oracle}
     (run / "metrics_test.json").write_text(json.dumps(metrics))
     # 3 targets with 10, 30 and 0 positives among 100 pairs: chance AUPRC = mean(0.1, 0.3) = 0.2.
     (run / "per_target_test.tsv").write_text("index\ttarget\tpositives\tauprc\tap\tauroc\n"

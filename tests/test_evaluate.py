@@ -41,7 +41,8 @@ def test_end_to_end_synthetic(synthetic_mat_dir, tmp_path, capsys):
     run = save_run(tmp_path / "run", model, length)
     assert evaluate.main([str(run), "--data", str(synthetic_mat_dir), "--batch-size", "64",
                           "--no-progress"]) == 0
-    assert "AUPRC" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "AUPRC" in printed and "oracle AUPRC" in printed
 
     split = store.split("test")
     fwd, rev, y = strand_predictions(model, split, length)
@@ -69,6 +70,15 @@ def test_end_to_end_synthetic(synthetic_mat_dir, tmp_path, capsys):
         assert rows["ap"][j] == pytest.approx(average_precision_score(labels[:, j], scores[:, j]), abs=1e-9)
         assert rows["auroc"][j] == pytest.approx(roc_auc_score(labels[:, j], scores[:, j]), abs=1e-9)
     assert summary["mean_auprc"] == pytest.approx(np.nanmean(rows["auprc"]), abs=1e-9)
+    # the oracle: the generator's P(y | planted motifs), scored like the model (AUROC via sklearn here)
+    from data.synthetic import oracle_probabilities
+    truth = oracle_probabilities(synthetic_mat_dir, "test")
+    has_both = [j for j in range(919) if 0 < positives[j] < half]
+    assert summary["oracle"]["mean_auroc"] == pytest.approx(
+        np.mean([roc_auc_score(labels[:, j], truth[:, j]) for j in has_both]), abs=1e-9)
+    assert summary["oracle"]["mean_auprc"] > summary["mean_auprc"]  # random weights vs the truth
+    table, _ = reports.markdown_table([run])
+    assert "oracle AUPRC" in table and f"{summary['oracle']['mean_auprc']:.3f}" in table
     # DeepSEA's categories: means over their target blocks
     for name, start, end in (("DNase", 0, 125), ("TF binding", 125, 815), ("histone marks", 815, 919)):
         block = rows["auprc"][start:end]
