@@ -40,5 +40,7 @@ def test_profile_step_end_to_end(tmp_path):
     assert profile_step.main(["--model", "cnn-300-projection", "--batch-size", "2", "--steps", "1",
                               "--warmup", "1", "--top", "60", "-o", str(out)]) == 0
     text = out.read_text()
-    assert "| (other) | optimizer |" in text  # Adam over 9.6M weights dominates at batch 2
+    # Adam's updates are attributed to the optimizer phase (their share depends on the machine:
+    # about 2/3 of the step here, but a CI machine once put them under the 0.5% cut of the layer table)
+    assert "| optimizer |" in text
     assert "| conv1 | gradient | `conv1/convolution/Conv2DBackpropFilter` |" in text
