@@ -5,6 +5,7 @@
 # About three times `make demo`. Re-running resumes an interrupted run and skips finished ones.
 # Settings through the environment:
 #   DEMO_DATA (demo_data)  DEMO_SEED_RUNS (runs/demo-seeds)  DEMO_SEEDS ("0 1 2")  PY (.venv/bin/python)
+#   DEMO_EXTRA_FLAGS (none): more train.py flags, e.g. "--precision mixed_bfloat16" (with its own DEMO_SEED_RUNS)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +13,7 @@ PY=${PY:-.venv/bin/python}
 DATA=${DEMO_DATA:-demo_data}
 RUNS=${DEMO_SEED_RUNS:-runs/demo-seeds}
 read -r -a SEEDS <<< "${DEMO_SEEDS:-0 1 2}"
+read -r -a EXTRA <<< "${DEMO_EXTRA_FLAGS:-}"
 export TF_CPP_MIN_LOG_LEVEL=${TF_CPP_MIN_LOG_LEVEL:-2}
 export PYTHONHASHSEED=${PYTHONHASHSEED:-0}
 source scripts/demo_settings.sh
@@ -35,7 +37,7 @@ for seed in "${SEEDS[@]}"; do
         run_dirs+=("$out")
         step "train $model, seed $seed -> $out"
         quiet "$PY" train.py --model "$model" --data "$DATA" --out "$out" --resume --seed "$seed" \
-            "${DEMO_TRAIN_FLAGS[@]}" --verbose 2
+            "${DEMO_TRAIN_FLAGS[@]}" ${EXTRA[@]+"${EXTRA[@]}"} --verbose 2
         step "evaluate $out"
         quiet "$PY" evaluate.py "$out" --data "$DATA" --no-progress
     done
