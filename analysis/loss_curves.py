@@ -155,6 +155,13 @@ def plot_runs(run_dirs: list[str], train: bool = False, layout: str = "paper"):
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point; returns the exit status (refused I/O such as a full disk: 4)."""
+    from cli import run_command
+
+    return run_command(_main, argv)
+
+
+def _main(argv: list[str] | None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m analysis.loss_curves",
         description="Plot validation (and training) loss per epoch of run directories (Fig. 2); "

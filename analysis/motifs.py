@@ -461,6 +461,13 @@ def plot_logos(counts: np.ndarray, rows: list[dict], top: int = 8,
 # ----------------------------------------------------------------------------- CLI
 
 def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point; returns the exit status (refused I/O such as a full disk: 4)."""
+    from cli import run_command
+
+    return run_command(_main, argv)
+
+
+def _main(argv: list[str] | None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m analysis.motifs",
         description="Turn the first-layer filters of a trained run into PFMs, write them as a MEME "

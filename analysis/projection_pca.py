@@ -223,6 +223,13 @@ def read_filter_probabilities(path: Path) -> dict[int, np.ndarray]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point; returns the exit status (refused I/O such as a full disk: 4)."""
+    from cli import run_command
+
+    return run_command(_main, argv)
+
+
+def _main(argv: list[str] | None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m analysis.projection_pca",
         description="Fig. 3: PCA of the projection-matrix columns of filters matching JASPAR motifs, with "

@@ -270,6 +270,13 @@ def plot_families(results: list[dict], axes=None):
 # ----------------------------------------------------------------------------- CLI
 
 def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point; returns the exit status (refused I/O such as a full disk: 4)."""
+    from cli import run_command
+
+    return run_command(_main, argv)
+
+
+def _main(argv: list[str] | None) -> int:
     parser = argparse.ArgumentParser(prog="python -m analysis.sweep", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="train and evaluate the grid (resumable)")

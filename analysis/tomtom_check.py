@@ -108,6 +108,13 @@ def agreement(queries: dict[str, np.ndarray], reference: dict[str, dict], releas
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point; returns the exit status (refused I/O such as a full disk: 4)."""
+    from cli import run_command
+
+    return run_command(_main, argv)
+
+
+def _main(argv: list[str] | None) -> int:
     parser = argparse.ArgumentParser(prog="python -m analysis.tomtom_check",
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("meme", help="query motifs (MEME format), e.g. DanQ.meme")

@@ -40,6 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cli import UserError, run_command
 from data.mat import DataError, variable_names
 from fileio import atomic_path, atomic_write_text
 
@@ -508,7 +509,11 @@ def oracle_summary(data_dir: os.PathLike | str, split: str = "test",
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Command-line entry point; returns the exit status."""
+    """Command-line entry point; returns the exit status (2 for bad settings, as every command)."""
+    return run_command(_main, argv)
+
+
+def _main(argv: list[str] | None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m data.synthetic",
         description="Write a synthetic DeepSEA bundle (train.mat v7.3, valid.mat/test.mat v5, truth.json) "
@@ -550,9 +555,8 @@ def main(argv: list[str] | None = None) -> int:
                          false_negative_rate=args.false_negative_rate,
                          false_positive_rate=args.false_positive_rate, overwrite=args.overwrite,
                          reuse=args.reuse)
-    except (ValueError, OSError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
+    except ValueError as err:  # bad settings or a bundle that may not be replaced
+        raise UserError(str(err)) from None
     rates = ", ".join(f"{k} {v:.3f}" for k, v in truth["positive_rate"].items())
     if before is not None and truth_file.stat().st_mtime_ns == before:
         print(f"{args.out_dir} already holds this bundle ({len(truth['motifs'])} motifs, positive rate "

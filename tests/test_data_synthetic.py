@@ -97,11 +97,11 @@ def test_deterministic_given_seed(tmp_path):
 
 
 def test_cli_rejects_odd_sizes_and_existing_bundle(tmp_path, capsys):
-    assert synthetic.main([str(tmp_path / "odd"), "--n-train", "7"]) == 1
+    assert synthetic.main([str(tmp_path / "odd"), "--n-train", "7"]) == 2
     assert "n_train must be an even number" in capsys.readouterr().err
     assert not (tmp_path / "odd" / "train.mat").exists()
     assert synthetic.main([str(tmp_path / "ok"), "--n-train", "4", "--n-valid", "2", "--n-test", "2"]) == 0
-    assert synthetic.main([str(tmp_path / "ok"), "--n-train", "4", "--n-valid", "2", "--n-test", "2"]) == 1
+    assert synthetic.main([str(tmp_path / "ok"), "--n-train", "4", "--n-valid", "2", "--n-test", "2"]) == 2
     assert "already holds" in capsys.readouterr().err
 
 
@@ -251,7 +251,7 @@ def test_settings_flags_reach_truth_and_labels(tmp_path):
     assert all(m["length"] >= 15 for m in truth["motifs"]) and len(truth["motifs"]) == 6
     # Without label noise the labels are the oracle's: it scores AUPRC 1 on every scored target.
     assert synthetic.oracle_summary(tmp_path / "b", "test")["mean_auprc"] == pytest.approx(1.0)
-    assert synthetic.main([str(tmp_path / "c"), "--false-negative-rate", "0.7"]) == 1
+    assert synthetic.main([str(tmp_path / "c"), "--false-negative-rate", "0.7"]) == 2
 
 
 def test_reuse_keeps_an_identical_bundle_and_refuses_another(tmp_path, capsys):
@@ -262,7 +262,7 @@ def test_reuse_keeps_an_identical_bundle_and_refuses_another(tmp_path, capsys):
     assert synthetic.main([str(tmp_path), *small, "--reuse"]) == 0
     assert "reusing it" in capsys.readouterr().out
     assert {p.name: p.stat().st_mtime_ns for p in tmp_path.iterdir()} == stamp  # nothing rewritten
-    assert synthetic.main([str(tmp_path), *small, "--pwm-sharpening", "4", "--reuse"]) == 1
+    assert synthetic.main([str(tmp_path), *small, "--pwm-sharpening", "4", "--reuse"]) == 2
     assert "made with other settings" in capsys.readouterr().err
     assert {p.name: p.stat().st_mtime_ns for p in tmp_path.iterdir()} == stamp
     assert synthetic.main([str(tmp_path), *small, "--pwm-sharpening", "4", "--reuse", "--overwrite"]) == 0
