@@ -6,8 +6,9 @@ planted at known places, BED regions on them, and a VCF of variants that destroy
 DATA_DIR is a synthetic bundle (``python -m data.synthetic``; its ``truth.json`` says which JASPAR
 motifs drive which targets). OUT_DIR gets ``genome.fa`` (one chromosome, ``chr1``, background as
 the generator's, each motif's consensus planted once, 2 kb apart), ``regions.bed`` (each site, and
-background intervals between sites), ``variants.vcf`` (per site: an SNV at the motif's most
-certain base to its least likely base, which destroys the site, and a control SNV 500 bp away),
+background intervals between sites), ``variants.vcf`` (per site: a substitution of the motif's
+most informative ``CORE_WIDTH`` bases, each to its least likely base, which destroys the site, and
+a control SNV 500 bp away; one SNV is not enough, as a model tolerates one mismatch in a 20 bp site),
 ``sequences.fa`` (the 300 bp around each site) and ``sites.tsv`` (where each motif sits, and the
 targets it drives). A model trained on the bundle should predict those targets high on a site, and
 lose them when its core is destroyed; the controls should change little.
@@ -29,11 +30,13 @@ SPACING = 2000
 FIRST_SITE = 1500
 FLANK = 150
 CONTROL_OFFSET = 500
+CORE_WIDTH = 6  # bases replaced by a core variant
 
 
 def consensus_sites(truth: dict) -> list[dict]:
-    """Each planted motif of a bundle's truth: name, matrix ID, consensus (A,C,G,T), the index of its
-    most certain base and that base's least likely replacement, and the targets it drives."""
+    """Each planted motif of a bundle's truth: name, matrix ID, consensus (A,C,G,T), the start of its
+    core (the ``CORE_WIDTH`` consecutive bases of most information), the core's least likely bases,
+    and the targets it drives."""
     from data.jaspar import load_motifs
 
     release = truth["settings"]["jaspar_release"]
@@ -41,11 +44,13 @@ def consensus_sites(truth: dict) -> list[dict]:
     sites = []
     for motif in truth["motifs"]:
         probabilities = by_id[motif["matrix_id"]].probabilities
-        core = int(probabilities.max(axis=1).argmax())
+        bits = 2 + (probabilities * np.log2(np.clip(probabilities, 1e-9, 1))).sum(axis=1)
+        core = int(np.convolve(bits, np.ones(CORE_WIDTH), mode="valid").argmax())
         sites.append({
             "name": motif["name"], "matrix_id": motif["matrix_id"],
             "consensus": "".join("ACGT"[i] for i in probabilities.argmax(axis=1)),
-            "core": core, "broken": "ACGT"[int(probabilities[core].argmin())],
+            "core": core,
+            "broken": "".join("ACGT"[int(i)] for i in probabilities[core:core + CORE_WIDTH].argmin(axis=1)),
             "targets": [t["name"] for t in truth["targets"] if motif["matrix_id"] in t["motifs"]],
         })
     return sites
@@ -82,7 +87,7 @@ def write_example(data_dir: str | Path, out_dir: str | Path, *, seed: int = 0) -
         control = core + CONTROL_OFFSET
         bed.append(f"chr1\t{start}\t{end}\t{site['name']}_site")
         bed.append(f"chr1\t{start + SPACING // 2}\t{start + SPACING // 2 + 20}\tbackground_{k}")
-        vcf.append((core, f"{site['name']}_core", chrom[core - 1], site["broken"]))
+        vcf.append((core, f"{site['name']}_core", "".join(chrom[core - 1:core - 1 + CORE_WIDTH]), site["broken"]))
         vcf.append((control, f"{site['name']}_control", chrom[control - 1],
                     "ACGT"[("ACGT".index(chrom[control - 1]) + 1) % 4]))
         table.append(f"{site['name']}\t{site['matrix_id']}\t{start}\t{end}\t{core}\t{','.join(site['targets'])}")

@@ -1,6 +1,7 @@
 """data.example_inputs: a genome with the bundle's motifs planted where sites.tsv says, and a VCF
 whose REF alleles match it and whose core variants destroy each site's consensus."""
 import csv
+import math
 
 import pysam
 
@@ -22,11 +23,17 @@ def test_sites_are_planted_where_recorded_and_variants_match_the_genome(syntheti
         planted = chrom[int(site["start"]):int(site["end"])]
         assert planted == "".join("ACGT"[i] for i in motif.argmax(axis=1))  # the consensus, independently
     for record in pysam.VariantFile(str(tmp_path / "ex" / "variants.vcf")):
-        assert chrom[record.pos - 1] == record.ref and record.alts[0] != record.ref
+        ref = chrom[record.pos - 1:record.pos - 1 + len(record.ref)]
+        assert ref == record.ref and len(record.alts[0]) == len(ref)
+        assert all(a != r for a, r in zip(record.alts[0], ref))  # every base changed
     cores = {r.id: r for r in pysam.VariantFile(str(tmp_path / "ex" / "variants.vcf")) if r.id.endswith("_core")}
     for site in sites:
         core = cores[f"{site['name']}_core"]
         offset = core.pos - 1 - int(site["start"])
         motif = by_id[site["matrix_id"]].probabilities
-        assert motif[offset].max() == motif.max(axis=1).max()  # the motif's most certain base
-        assert "ACGT".index(core.alts[0]) == motif[offset].argmin()  # replaced by its least likely one
+        width = example_inputs.CORE_WIDTH
+        info = [2 + sum(p * math.log2(p) for p in row if p > 0) for row in motif]  # bits per position
+        windows = [sum(info[i:i + width]) for i in range(len(info) - width + 1)]
+        assert offset == windows.index(max(windows)) and len(core.ref) == width  # the most informative bases
+        for k, base in enumerate(core.alts[0]):
+            assert "ACGT".index(base) == motif[offset + k].argmin()  # each replaced by its least likely one
