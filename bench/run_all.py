@@ -50,6 +50,8 @@ def all_checks(results: dict) -> list[dict]:
     out = []
     if "training" in results:
         out += training_speed.checks(results["training"])
+    if "builds" in results:
+        out += builds.checks(results["builds"])
     if "train_loop" in results:
         out += train_loop.checks(results["train_loop"])
     if "inference" in results:

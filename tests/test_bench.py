@@ -95,7 +95,26 @@ def test_builds_table_skips_what_does_not_apply():
     default, stock, mixed = result["rows"]
     assert default["vs_default"] == 1.0 and stock["skipped"] == "no LSTM"
     assert mixed.get("policy") == builds.mixed_policy(False) or "bfloat16 units" in mixed["skipped"]
-    assert "| cnn-300 | stock-lstm | skipped: no LSTM |" in "\n".join(builds.markdown(result, settings))
+    assert "| cnn-300 | 2 | stock-lstm | skipped: no LSTM |" in "\n".join(builds.markdown(result, settings))
+
+
+def test_builds_checks_judge_keras_parity_and_bfloat16_by_wall_time():
+    def row(model, batch, build, wall, cpu, policy="float32"):
+        return {"model": model, "batch": batch, "build": build, "seq_per_s": 1.0, "policy": policy,
+                "vs_default": wall, "vs_default_cpu": cpu}
+    result = {"rows": [row("crnn-320-projection", 256, "keras-sigmoid", 0.95, 1.05),  # default 1.05x faster
+                       row("crnn-320-projection", 64, "keras-sigmoid", 1.10, 1.0),    # Keras faster: fail
+                       row("crnn-320-projection", 256, "mixed", 1.35, 1.1, "mixed_bfloat16"),
+                       row("cnn-1000-projection", 256, "mixed", 1.5, 1.2, "mixed_bfloat16"),
+                       row("crnn-320-projection", 64, "mixed", 1.0, 1.0, "mixed_bfloat16"),  # no target at 64
+                       {"model": "x", "batch": 256, "build": "mixed", "skipped": "no bf16"}]}
+    checks = {c["check"]: c for c in builds.checks(result)}
+    assert len(checks) == 4
+    keras256 = checks["crnn-320-projection default build at least as fast as unmodified Keras, batch 256 (wall)"]
+    assert keras256["passed"] and keras256["measured"].startswith("1.05x")
+    assert not checks["crnn-320-projection default build at least as fast as unmodified Keras, batch 64 (wall)"]["passed"]
+    assert checks["crnn-320-projection bfloat16 >= 1.3x float32, batch 256 (wall)"]["passed"]
+    assert not checks["cnn-1000-projection bfloat16 >= 1.6x float32, batch 256 (wall)"]["passed"]
 
 
 @pytest.mark.slow
