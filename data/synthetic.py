@@ -41,6 +41,7 @@ from pathlib import Path
 import numpy as np
 
 from cli import UserError, run_command
+from data.encoding import one_hot, reverse_complement_codes
 from data.mat import DataError, variable_names
 from fileio import atomic_path, atomic_write_text
 
@@ -73,7 +74,6 @@ _TF_ALIASES = {
 }
 BUNDLE_FILES = {"train": "train.mat", "valid": "valid.mat", "test": "test.mat", "truth": "truth.json",
                 "oracle": "truth.npz"}
-_COMPLEMENT_AGCT = np.array([3, 2, 1, 0], dtype=np.uint8)  # A<->T, G<->C in A,G,C,T codes
 _MATLAB_73_HEADER = (b"MATLAB 7.3 MAT-file, Platform: GLNXA64, Created on: synthetic (data.synthetic) "
                      b"HDF5 schema 1.00 .")
 
@@ -81,8 +81,7 @@ _MATLAB_73_HEADER = (b"MATLAB 7.3 MAT-file, Platform: GLNXA64, Created on: synth
 # -- writers for the published layouts ---------------------------------------------------------
 def one_hot_channels_first(codes: np.ndarray) -> np.ndarray:
     """uint8 (n, 4, L) one-hot in A,G,C,T order from base codes (n, L); code 4 (N) = zeros."""
-    table = np.vstack([np.eye(4, dtype=np.uint8), np.zeros((1, 4), np.uint8)])
-    return table[codes].transpose(0, 2, 1)
+    return one_hot(codes, np.uint8).transpose(0, 2, 1)
 
 
 def write_mat_v73(path: os.PathLike | str, split: str, blocks, num_samples: int, *,
@@ -131,12 +130,6 @@ def write_mat_v5(path: os.PathLike | str, split: str, codes: np.ndarray, labels:
     with atomic_path(path) as tmp, open(tmp, "wb") as handle:
         scipy.io.savemat(handle, {x_name: np.ascontiguousarray(one_hot_channels_first(codes)),
                                   y_name: np.asarray(labels, np.uint8)}, format="5")
-
-
-def reverse_complement_codes(codes: np.ndarray) -> np.ndarray:
-    """Reverse complement of A,G,C,T base codes (n, L): reverse positions, A<->T, G<->C; N stays N."""
-    table = np.array([3, 2, 1, 0, 4], dtype=np.uint8)
-    return table[codes[:, ::-1]]
 
 
 # -- the generative model -----------------------------------------------------------------------
@@ -265,7 +258,7 @@ def _sample_forward(num: int, pwms: list[np.ndarray], drivers: np.ndarray, setti
         bases = (rng.random((sel.size, length, 1)) > np.cumsum(pwm, axis=1)[None, :, :3]).sum(axis=2)
         bases = bases.astype(np.uint8)
         rev = inst_reverse[sel]
-        bases[rev] = _COMPLEMENT_AGCT[bases[rev][:, ::-1]]
+        bases[rev] = reverse_complement_codes(bases[rev])
         starts = CENTER[0] + inst_slot[sel] * SLOT + (inst_jitter[sel] * (SLOT - length + 1)).astype(int)
         codes[inst_row[sel, None], starts[:, None] + np.arange(length)] = bases
 

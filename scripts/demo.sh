@@ -5,7 +5,7 @@
 # A CPU budget (under 8 minutes on 2 idle cores): the paper's CRNN-320 and CRNN-320-projection,
 # trained with the paper's protocol (Adam, ReduceLROnPlateau, EarlyStopping, best model kept) on a
 # shorter schedule and synthetic data that a few minutes can learn: 6 planted motifs, 200 bp crops,
-# 6 epochs x 250 steps of 32 at lr 2e-3 (scripts/demo_settings.sh; docs/DEMO.md says why).
+# 8 epochs x 250 steps of 32 at lr 2e-3 (scripts/demo_settings.sh; docs/DEMO.md says why).
 # Both reach over 0.9 of the oracle test AUPRC at seeds 0, 1 and 2 (`make demo-seeds` measures it).
 # Re-running resumes an interrupted run and skips finished ones. Settings through the environment:
 #   DEMO_DATA (demo_data)  DEMO_RUNS (runs/demo)  PY (.venv/bin/python)

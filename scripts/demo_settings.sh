@@ -9,7 +9,7 @@ DEMO_MODELS=(crnn-320 crnn-320-projection)
 DEMO_DATA_FLAGS=(--n-train 20000 --n-valid 2000 --n-test 2000 --num-motifs 6 --min-motif-length 16
                  --pwm-sharpening 6 --repeat-probability 0.75)
 # train.py: 200 bp centre crops (the central 200 bp that DeepSEA labels describe, where the motifs
-# are planted), 6 epochs x 250 steps of 32 sequences at lr 2e-3, validation on 1000 of the 2000
+# are planted), 8 epochs x 250 steps of 32 sequences at lr 2e-3, validation on 1000 of the 2000
 # validation sequences; Adam, ReduceLROnPlateau and EarlyStopping as in the paper.
-DEMO_TRAIN_FLAGS=(--sequence-length 200 --batch-size 32 --lr 2e-3 --steps-per-epoch 250 --epochs 6
+DEMO_TRAIN_FLAGS=(--sequence-length 200 --batch-size 32 --lr 2e-3 --steps-per-epoch 250 --epochs 8
                   --max-valid-samples 1000)
