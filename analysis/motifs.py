@@ -324,6 +324,23 @@ def write_tsv(path: str | os.PathLike, rows: list[dict]) -> Path:
     return path
 
 
+def read_meme_motifs(path: str | Path) -> dict[str, np.ndarray]:
+    """``{motif id: (w, 4) A,C,G,T probabilities}`` of a MEME file (memelite's reader)."""
+    from memelite.io import read_meme
+
+    path = Path(path)
+    if not path.is_file():
+        raise AnalysisError(f"{path}: file not found")
+    try:
+        motifs = read_meme(str(path))
+    except Exception as exc:  # memelite raises plain exceptions for a malformed file
+        raise AnalysisError(f"{path}: not a MEME motif file ({type(exc).__name__}: {exc})") from None
+    if not motifs:
+        raise AnalysisError(f"{path}: no motifs")
+    # MEME's "MOTIF id alt" line: memelite keys by "id alt"; TOMTOM names queries by id.
+    return {name.split()[0]: np.asarray(matrix, dtype=np.float64).T for name, matrix in motifs.items()}
+
+
 def read_tsv(path: str | os.PathLike) -> list[dict]:
     """Read a table written by :func:`write_tsv` (numbers parsed back)."""
     path = Path(path)

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from analysis import runs as rundirs
-from analysis.motifs import FAMILIES, plot_logo_pairs, read_tsv
+from analysis.motifs import FAMILIES, plot_logo_pairs, read_meme_motifs, read_tsv
 from analysis.plotting import SYNTHETIC_NOTE, new_axes, save_figure
 from analysis.runs import AnalysisError, write_json
 
@@ -210,16 +210,9 @@ def orientation_pair_statistic(vectors: np.ndarray, rows: list[dict], q_threshol
 
 def read_filter_probabilities(path: Path) -> dict[int, np.ndarray]:
     """``{filter index: (w, 4) A,C,G,T probabilities}`` from the motif analysis's MEME file."""
-    from memelite.io import read_meme
-
     if not path.is_file():
         raise AnalysisError(f"{path}: file not found (run `python -m analysis.motifs` first)")
-    try:
-        motifs = read_meme(str(path))
-    except Exception as exc:  # memelite raises plain exceptions for a malformed file
-        raise AnalysisError(f"{path}: not a MEME motif file ({type(exc).__name__}: {exc})") from None
-    return {int(name.split()[0].rsplit("_", 1)[1]): np.asarray(m, dtype=np.float64).T
-            for name, m in motifs.items()}
+    return {int(name.rsplit("_", 1)[1]): matrix for name, matrix in read_meme_motifs(path).items()}
 
 
 def main(argv: list[str] | None = None) -> int:

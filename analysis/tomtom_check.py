@@ -19,26 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-from analysis.motifs import DISTANCES, match_motifs
+from analysis.motifs import DISTANCES, match_motifs, read_meme_motifs
 from analysis.runs import AnalysisError
 from data.jaspar import load_motifs
-
-
-def read_meme_motifs(path: str | Path) -> dict[str, np.ndarray]:
-    """``{motif id: (w, 4) A,C,G,T probabilities}`` of a MEME file (memelite's reader)."""
-    from memelite.io import read_meme
-
-    path = Path(path)
-    if not path.is_file():
-        raise AnalysisError(f"{path}: file not found")
-    try:
-        motifs = read_meme(str(path))
-    except Exception as exc:  # memelite raises plain exceptions for a malformed file
-        raise AnalysisError(f"{path}: not a MEME motif file ({type(exc).__name__}: {exc})") from None
-    if not motifs:
-        raise AnalysisError(f"{path}: no motifs")
-    # MEME's "MOTIF id alt" line: memelite keys by "id alt"; TOMTOM names queries by id.
-    return {name.split()[0]: np.asarray(matrix, dtype=np.float64).T for name, matrix in motifs.items()}
 
 
 def read_tomtom_txt(path: str | Path) -> list[dict]:
