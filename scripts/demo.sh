@@ -11,6 +11,7 @@
 #   DEMO_DATA (demo_data)  DEMO_RUNS (runs/demo)  PY (.venv/bin/python)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/common.sh
 
 PY=${PY:-.venv/bin/python}
 DATA=${DEMO_DATA:-demo_data}
@@ -20,13 +21,7 @@ export PYTHONHASHSEED=${PYTHONHASHSEED:-0}
 source scripts/demo_settings.sh
 MODELS=("${DEMO_MODELS[@]}")
 TRAIN_FLAGS=("${DEMO_TRAIN_FLAGS[@]}" --verbose 2)
-start=$SECONDS
 
-step() { printf '\n== %s (%ds)\n' "$1" $((SECONDS - start)); }
-# Run a Python step without TensorFlow's start-up chatter (absl lines printed before logging is set up).
-quiet() {
-    "$@" 2> >(grep --line-buffered -v -E '^(WARNING: All log messages before absl|To enable the following instructions|[IWE]0000 .*(port\.cc|cudart_stub|cuda_platform|cpu_feature_guard))' >&2)
-}
 
 step "data: synthetic DeepSEA-format bundle in $DATA"
 # --reuse keeps a bundle made earlier with these same settings; one made with others is an error.
@@ -66,4 +61,4 @@ echo "runs:        $RUNS/{$(IFS=,; echo "${MODELS[*]}")}  (config.json, history.
 [[ -f "$RUNS/table.md" ]] && echo "table:       $RUNS/table.md"
 [[ -f "$RUNS/oracle.md" ]] && echo "vs oracle:   $RUNS/oracle.md"
 [[ -f "$RUNS/loss_curves.png" ]] && echo "loss curves: $RUNS/loss_curves.png"
-echo "total time:  $((SECONDS - start)) s"
+echo "total time:  $SECONDS s"

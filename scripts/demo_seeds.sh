@@ -8,6 +8,7 @@
 #   DEMO_EXTRA_FLAGS (none): more train.py flags, e.g. "--precision mixed_bfloat16" (with its own DEMO_SEED_RUNS)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/common.sh
 
 PY=${PY:-.venv/bin/python}
 DATA=${DEMO_DATA:-demo_data}
@@ -17,12 +18,7 @@ read -r -a EXTRA <<< "${DEMO_EXTRA_FLAGS:-}"
 export TF_CPP_MIN_LOG_LEVEL=${TF_CPP_MIN_LOG_LEVEL:-2}
 export PYTHONHASHSEED=${PYTHONHASHSEED:-0}
 source scripts/demo_settings.sh
-start=$SECONDS
 
-step() { printf '\n== %s (%ds)\n' "$1" $((SECONDS - start)); }
-quiet() {
-    "$@" 2> >(grep --line-buffered -v -E '^(WARNING: All log messages before absl|To enable the following instructions|[IWE]0000 .*(port\.cc|cudart_stub|cuda_platform|cpu_feature_guard))' >&2)
-}
 
 step "data: synthetic DeepSEA-format bundle in $DATA (the demo's)"
 if ! "$PY" -m data.synthetic "$DATA" "${DEMO_DATA_FLAGS[@]}" --reuse; then
@@ -45,4 +41,4 @@ done
 
 step "seed spread"
 quiet "$PY" -m analysis.demo_seeds "${run_dirs[@]}" -o "$RUNS/seeds.md" --force
-echo "report: $RUNS/seeds.md   total time: $((SECONDS - start)) s"
+echo "report: $RUNS/seeds.md   total time: $SECONDS s"

@@ -12,6 +12,7 @@
 # Override with environment variables: DEMO_RUNS, SWEEP_ROOT, FIG2_RUNS, FIG3_RUN, FIG3_Q, FIG_DIR, N_SEQUENCES, PY.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/common.sh
 
 PY=${PY:-.venv/bin/python}
 DEMO_RUNS=${DEMO_RUNS:-runs/demo}
@@ -24,10 +25,6 @@ N_SEQUENCES=${N_SEQUENCES:-4000}
 export CUDA_VISIBLE_DEVICES=${CUDA_VISIBLE_DEVICES-}
 export TF_CPP_MIN_LOG_LEVEL=${TF_CPP_MIN_LOG_LEVEL:-2}
 
-# Run a Python step without TensorFlow's start-up chatter.
-quiet() {
-    "$@" 2> >(grep --line-buffered -v -E '^(WARNING: All log messages before absl|To enable the following instructions|[IWE]0000 .*(port\.cc|cudart_stub|cuda_platform|cpu_feature_guard))' >&2)
-}
 mkdir -p "$FIG_DIR"
 made=0
 
