@@ -133,7 +133,14 @@ def markdown(result: dict, settings: dict) -> list[str]:
     return out
 
 
+#: Issue 12: predict.py's variants/s end to end at least this share of the bare model's rate.
+VARIANT_TARGET = 0.80
+
+
 def checks(result: dict) -> list[dict]:
-    s = result["strand"]
+    s, v = result["strand"], result["variants"]
     return [{"check": f"strand-averaged inference costs <= {STRAND_TARGET}x single-strand per sequence",
-             "measured": f"{s['ratio']:.2f}x", "passed": s["passed"]}]
+             "measured": f"{s['ratio']:.2f}x", "passed": s["passed"]},
+            {"check": f"variants scored end to end >= {timing.percent(VARIANT_TARGET)} of the bare model's rate (wall)",
+             "measured": f"{timing.percent(v['ratio'])} (CPU time {timing.percent(v['ratio_cpu'])})",
+             "passed": v["ratio"] >= VARIANT_TARGET}]

@@ -133,6 +133,8 @@ def test_inference_table_strand_ratio_is_per_sequence():
     assert s["rows"] == 4 and s["ratio"] >= 1.0 and s["passed"] == (s["ratio"] <= 2.1)
     assert s["averaged_seq_per_s"] < s["single_seq_per_s"]
     assert v["variants"] == 6 and v["end_to_end"] > 0 and v["model_only"] > 0
+    strand, variants = inference_speed.checks(result)
+    assert strand["passed"] == s["passed"] and variants["passed"] == (v["ratio"] >= 0.80)
 
 
 def test_write_genome_and_vcf_matches_the_genome(tmp_path):
