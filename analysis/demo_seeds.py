@@ -3,9 +3,10 @@
     python -m analysis.demo_seeds RUN_DIR... [-o seeds.md [--force]]
 
 Each RUN_DIR must have been evaluated on the test split (``python evaluate.py RUN_DIR --data
-DEMO_DATA``), which records the synthetic data's oracle with the test metrics. Prints one Markdown row per run (model, seed, AUPRC, AUROC, AUPRC as a fraction of
-the oracle's), then per model the mean and the spread (max - min) over seeds, and the per-seed
-difference between the models when two are given. The oracle is the generator's P(y | planted
+DEMO_DATA``), which records the synthetic data's oracle with the test metrics. Prints one
+Markdown row per run (model, seed, AUPRC, AUROC, AUPRC as a fraction of the oracle's), then per
+model the mean and the spread (max - min) over seeds, and the per-seed difference between the
+models when two are given. The oracle is the generator's P(y | planted
 motifs) scored the same way (``data.synthetic.oracle_summary``); ``scripts/demo_seeds.sh`` runs it.
 Runs evaluated on different data (different oracles) are refused.
 """
@@ -36,10 +37,9 @@ def collect(run_dirs: list[str]) -> list[dict]:
         if row["test_auprc"] is None or row["test_auroc"] is None:
             raise ValueError(f"{run_dir}: not evaluated on the test split "
                              f"(run: python evaluate.py {run_dir} --data DIR)")
-        rows.append({"model": row["model"], "seed": run.config.get("seed", run.config.get("args", {}).get("seed")),
-                     "oracle": oracle,
-                     "auprc": float(row["test_auprc"]), "auroc": float(row["test_auroc"]),
-                     "run_dir": str(run_dir)})
+        seed = run.config.get("seed", run.config.get("args", {}).get("seed"))
+        rows.append({"model": row["model"], "seed": seed, "oracle": oracle, "auprc": float(row["test_auprc"]),
+                     "auroc": float(row["test_auroc"]), "run_dir": str(run_dir)})
     return rows
 
 
@@ -87,7 +87,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(argv: list[str] | None) -> int:
-    """Command-line entry point; returns the exit status."""
     parser = argparse.ArgumentParser(prog="python -m analysis.demo_seeds", description=__doc__.split("\n\n")[0])
     parser.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="evaluated run directories")
     parser.add_argument("-o", "--output", help="also write the report here (Markdown) [default: none]")
@@ -109,8 +108,7 @@ def _main(argv: list[str] | None) -> int:
         return 2
     oracle = json.loads(oracles.pop())
     if oracle is None:
-        print("note: the test data has no synthetic ground truth: no oracle column",
-              file=sys.stderr)
+        print("note: the test data has no synthetic ground truth: no oracle column", file=sys.stderr)
     text = report(rows, oracle)
     print(text, end="")
     if args.output:
