@@ -21,7 +21,8 @@ from pathlib import Path
 import numpy as np
 
 from analysis import runs as rundirs
-from analysis.plotting import SYNTHETIC_NOTE, VARIANT_COLOURS, VARIANT_LABELS, VARIANTS, new_axes, save_figure
+from analysis.plotting import (SYNTHETIC_NOTE, VARIANT_COLOURS, VARIANT_LABELS, VARIANTS, check_figure_path,
+                               new_axes, save_figure)
 from analysis.runs import AnalysisError
 
 LAYOUTS = ("paper", "overlay")
@@ -168,11 +169,13 @@ def _main(argv: list[str] | None) -> int:
                     "writes FIG.png and FIG.pdf.")
     parser.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="run directories of trained models")
     parser.add_argument("-o", "--out", required=True, help="output figure path, without or with .png/.pdf")
+    parser.add_argument("--force", action="store_true", help="replace existing figure files [default: %(default)s]")
     parser.add_argument("--train", action="store_true", help="also plot the training loss (dashed)")
     parser.add_argument("--layout", choices=LAYOUTS, default="paper",
                         help="paper: one panel per family (CNN | DanQ), variants in each; overlay: all runs "
                              "in one panel [default: %(default)s]")
     args = parser.parse_args(argv)
+    check_figure_path(args.out, args.force)
     try:
         fig = plot_runs(args.run_dirs, train=args.train, layout=args.layout)
     except AnalysisError as exc:

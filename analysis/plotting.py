@@ -34,6 +34,16 @@ def figure_stem(path: str | os.PathLike) -> Path:
     return path.with_suffix("") if path.suffix.lower() in (".png", ".pdf") else path
 
 
+def check_figure_path(path: str | os.PathLike, force: bool, formats=("png", "pdf")) -> None:
+    """Refuse (one-line UserError) to write a figure over an existing file unless ``force``, or into
+    a run directory's own files; call before the (slow) work that draws it."""
+    from rundir import check_output_path
+
+    stem = figure_stem(path)
+    for fmt in formats:
+        check_output_path(stem.parent / f"{stem.name}.{fmt}", force=force)
+
+
 def save_figure(fig, path: str | os.PathLike, formats=("png", "pdf"), dpi: int = 110) -> list[Path]:
     """Write ``fig`` as ``STEM.png`` and ``STEM.pdf`` and close it.
 

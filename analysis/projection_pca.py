@@ -33,7 +33,7 @@ import numpy as np
 
 from analysis import runs as rundirs
 from analysis.motifs import FAMILIES, plot_logo_pairs, read_meme_motifs, read_tsv
-from analysis.plotting import SYNTHETIC_NOTE, new_axes, save_figure
+from analysis.plotting import SYNTHETIC_NOTE, check_figure_path, new_axes, save_figure
 from analysis.runs import AnalysisError, write_json
 
 # The paper's colours: cyan C2H2 ZF, green bZIP, red homeodomain, purple bHLH, blue other.
@@ -230,6 +230,7 @@ def _main(argv: list[str] | None) -> int:
                     "cosine statistic (written to the run dir).")
     parser.add_argument("run_dir", help="run directory of a trained projection model")
     parser.add_argument("-o", "--out", required=True, help="output figure path (FIG.png and FIG.pdf)")
+    parser.add_argument("--force", action="store_true", help="replace existing figure files [default: %(default)s]")
     parser.add_argument("--motifs", default=None,
                         help="folder written by python -m analysis.motifs [default: RUN_DIR/motifs]")
     parser.add_argument("--q-threshold", type=float, default=1e-8,
@@ -245,6 +246,7 @@ def _main(argv: list[str] | None) -> int:
     parser.add_argument("--n-permutations", type=int, default=10000, help="[default: %(default)s]")
     parser.add_argument("--seed", type=int, default=0, help="permutation seed [default: %(default)s]")
     args = parser.parse_args(argv)
+    check_figure_path(args.out, args.force)
     run_dir = Path(args.run_dir)
     motif_dir = Path(args.motifs) if args.motifs else rundirs.motifs_dir(run_dir)
     try:

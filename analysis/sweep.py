@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from analysis import runs as rundirs
-from analysis.plotting import VARIANT_COLOURS, VARIANTS, VARIANT_LABELS, new_axes, save_figure
+from analysis.plotting import VARIANT_COLOURS, VARIANTS, VARIANT_LABELS, check_figure_path, new_axes, save_figure
 from analysis.runs import AnalysisError
 
 REPO = Path(__file__).resolve().parent.parent
@@ -305,9 +305,11 @@ def _main(argv: list[str] | None) -> int:
     plot = sub.add_parser("plot", help="plot test AUPRC against first-layer size (Fig. 1)")
     plot.add_argument("root", metavar="RUNS_ROOT", help="folder of evaluated run directories")
     plot.add_argument("-o", "--out", required=True, help="output figure path (FIG.png and FIG.pdf)")
+    plot.add_argument("--force", action="store_true", help="replace existing figure files [default: %(default)s]")
     args = parser.parse_args(argv)
     try:
         if args.command == "plot":
+            check_figure_path(args.out, args.force)
             for path in save_figure(plot_families(collect_results(args.root)), args.out):
                 print(f"wrote {path}")
             return 0

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make figures`: redraw the paper's figures from whatever runs exist, into $FIG_DIR (runs/demo/figures).
-# It never writes into docs/figures; `make readme-figures` copies the PNGs there.
+# It never writes into docs/figures; `make readme-figures` copies the PNGs there. It owns $FIG_DIR's
+# figures, so re-running replaces them (--force).
 #
 #   Fig. 1  test AUPRC vs first-layer size, CNN | DanQ-style, 4 variants, seeds   <- $SWEEP_ROOT (analysis.sweep run)
 #   Fig. 2  validation loss of cnn-500* | danq-500*, the 4 variants               <- $FIG2_RUNS/{cnn,danq}-500*
@@ -29,7 +30,7 @@ mkdir -p "$FIG_DIR"
 made=0
 
 echo "== Fig. 1: first-layer sweep ($SWEEP_ROOT)"
-if [[ -d $SWEEP_ROOT ]] && quiet "$PY" -m analysis.sweep plot "$SWEEP_ROOT" -o "$FIG_DIR/fig1_sweep"; then
+if [[ -d $SWEEP_ROOT ]] && quiet "$PY" -m analysis.sweep plot "$SWEEP_ROOT" -o "$FIG_DIR/fig1_sweep" --force; then
     made=$((made + 1))
 else
     echo "   skipped (no evaluated sweep runs; python -m analysis.sweep run ..., see docs/ANALYSIS.md)"
@@ -40,7 +41,7 @@ shopt -s nullglob
 fig2=("$FIG2_RUNS"/cnn-500* "$FIG2_RUNS"/danq-500*)
 shopt -u nullglob
 if (( ${#fig2[@]} )); then
-    quiet "$PY" -m analysis.loss_curves "${fig2[@]}" -o "$FIG_DIR/fig2_loss_curves"
+    quiet "$PY" -m analysis.loss_curves "${fig2[@]}" -o "$FIG_DIR/fig2_loss_curves" --force
     made=$((made + 1))
 else
     echo "   skipped (no runs; scripts/figure_runs.sh trains them)"
@@ -49,7 +50,7 @@ fi
 echo "== demo: loss curves of the CRNN-320 pair ($DEMO_RUNS)"
 if [[ -d $DEMO_RUNS/crnn-320 && -d $DEMO_RUNS/crnn-320-projection ]]; then
     quiet "$PY" -m analysis.loss_curves "$DEMO_RUNS/crnn-320" "$DEMO_RUNS/crnn-320-projection" --layout overlay \
-        --train -o "$FIG_DIR/demo_loss_curves"
+        --train -o "$FIG_DIR/demo_loss_curves" --force
     made=$((made + 1))
 else
     echo "   skipped (no demo runs; make demo)"
@@ -58,7 +59,7 @@ fi
 echo "== Fig. 3: motifs of $FIG3_RUN (Pearson TOMTOM vs JASPAR 2018), PCA of its projection columns, logos"
 if [[ -d $FIG3_RUN ]]; then
     quiet "$PY" -m analysis.motifs "$FIG3_RUN" --n-sequences "$N_SEQUENCES"
-    quiet "$PY" -m analysis.projection_pca "$FIG3_RUN" --q-threshold "$FIG3_Q" -o "$FIG_DIR/fig3_projection_pca"
+    quiet "$PY" -m analysis.projection_pca "$FIG3_RUN" --q-threshold "$FIG3_Q" -o "$FIG_DIR/fig3_projection_pca" --force
     made=$((made + 1))
 else
     echo "   skipped (no run $FIG3_RUN; make demo, or FIG3_RUN=RUN_DIR of a projection run)"

@@ -85,6 +85,20 @@ def test_cli_writes_png_and_pdf(tmp_path):
     assert sorted(p.name for p in (tmp_path / "figs").iterdir()) == ["fig2.pdf", "fig2.png"]
 
 
+def test_cli_replaces_an_existing_figure_only_with_force(tmp_path, capsys):
+    run = make_run(tmp_path, "a", 0, 0.0)
+    out = tmp_path / "fig2"
+    (tmp_path / "fig2.pdf").write_text("the user's own file")
+    assert loss_curves.main([str(run), "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "fig2.pdf" in err and "--force" in err and err.count("\n") == 1
+    assert (tmp_path / "fig2.pdf").read_text() == "the user's own file" and not (tmp_path / "fig2.png").exists()
+    assert loss_curves.main([str(run), "-o", str(out), "--force"]) == 0
+    assert (tmp_path / "fig2.pdf").read_bytes().startswith(b"%PDF")
+    assert loss_curves.main([str(run), "-o", str(run / "curves")]) == 2  # never into a run directory
+    assert "run directory" in capsys.readouterr().err
+
+
 def test_cli_error_names_the_file(tmp_path, capsys):
     run = make_run(tmp_path, "r", 0, 0.0)
     (run / "history.csv").unlink()

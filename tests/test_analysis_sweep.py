@@ -136,6 +136,8 @@ def test_plot_from_evaluated_runs(tmp_path):
         assert any(label.startswith("oracle") for label in labels) == (family == "cnn")
     assert sweep.main(["plot", str(tmp_path / "runs"), "-o", str(tmp_path / "fig1")]) == 0
     assert (tmp_path / "fig1.png").exists() and (tmp_path / "fig1.pdf").exists()
+    assert sweep.main(["plot", str(tmp_path / "runs"), "-o", str(tmp_path / "fig1")]) == 2  # exists: --force
+    assert sweep.main(["plot", str(tmp_path / "runs"), "-o", str(tmp_path / "fig1"), "--force"]) == 0
 
 
 def test_plot_errors_name_the_problem(tmp_path, capsys):
