@@ -1,6 +1,6 @@
 """Run the benchmark tables and write docs/BENCHMARKS.md (``make bench``).
 
-    python -m bench.run_all                         # every table -> docs/BENCHMARKS.md (about 20 min, 2 cores)
+    python -m bench.run_all                         # every table -> docs/BENCHMARKS.md (14 min on 2 idle cores: docs/BENCHMARKS.md)
     python -m bench.run_all --only training,builds  # some tables -> scratch/BENCHMARKS.only.md
     python -m bench.run_all --quick                 # smoke test, seconds per table -> scratch/
     bash bench/gpu.sh                               # on a CUDA GPU -> docs/BENCHMARKS_GPU.md
