@@ -87,13 +87,13 @@ def test_trained_filters_recover_planted_motifs_untrained_do_not(motif_data, tra
     assert all(m.shape == (4, 19) and np.allclose(m.sum(axis=0), 1, atol=1e-4) for m in meme.values())
 
 
-def test_projection_pca_cli_on_trained_run(trained_run, motif_data, capsys):
+def test_projection_pca_cli_on_trained_run(trained_run, motif_data, tmp_path, capsys):
     data, _ = motif_data
     if not (trained_run / "motifs" / "tomtom.tsv").exists():
         assert motifs.main([str(trained_run), "--data", str(data), "--n-sequences", "2000"]) == 0
-    fig = trained_run / "fig3"
+    fig = tmp_path / "fig3"
     assert projection_pca.main([str(trained_run), "-o", str(fig), "--n-permutations", "500"]) == 0
-    assert (trained_run / "fig3.png").exists() and (trained_run / "fig3.pdf").exists()
+    assert (tmp_path / "fig3.png").exists() and (tmp_path / "fig3.pdf").exists()
     stats = json.loads((trained_run / "projection_similarity.json").read_text())
     rows = motifs.read_tsv(trained_run / "motifs" / "tomtom.tsv")
     assert stats["n_matched_filters"] == motifs.count_significant(rows, 0.01)
