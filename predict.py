@@ -20,6 +20,7 @@ from typing import Sequence
 import cli
 
 DEFAULT_BATCH = 128
+GENOME_HELP = "genome FASTA, plain or bgzipped; indexed on first use if it has no .fai"
 
 
 def _common(parser: argparse.ArgumentParser, *, out: bool = True) -> None:
@@ -69,16 +70,14 @@ def build_parser() -> argparse.ArgumentParser:
                                           "BED interval, read from an indexed genome FASTA.")
     _common(reg)
     reg.add_argument("--bed", required=True, metavar="FILE", help="BED file (3+ columns; gzip too)")
-    reg.add_argument("--genome", required=True, metavar="FASTA",
-                     help="genome FASTA, plain or bgzipped; indexed on first use if it has no .fai")
+    reg.add_argument("--genome", required=True, metavar="FASTA", help=GENOME_HELP)
 
     var = commands.add_parser("variants", help="score VCF variants (reference vs alternative allele)",
                               description="Predict each variant's effect: reference and alternative windows "
                                           "(Selene's centring), both strands, diff and log2 odds ratio.")
     _common(var)
     var.add_argument("--vcf", required=True, metavar="FILE", help="VCF, plain or bgzipped")
-    var.add_argument("--genome", required=True, metavar="FASTA",
-                     help="genome FASTA, plain or bgzipped; indexed on first use if it has no .fai")
+    var.add_argument("--genome", required=True, metavar="FASTA", help=GENOME_HELP)
     var.add_argument("--allow-ref-mismatch", action="store_true",
                      help="score variants whose REF disagrees with the genome, using the VCF's REF "
                           "[default: report and leave them out]")

@@ -22,24 +22,21 @@ from fileio import atomic_write_text
 
 
 def collect(run_dirs: list[str]) -> list[dict]:
-    """model, seed, test AUPRC and AUROC of each run; ValueError naming a run that lacks them."""
-    from evaluation.reports import table_row
-    from rundir import RunDir, RunDirError
+    """model, seed, test AUPRC and AUROC and the recorded oracle of each run; AnalysisError naming a
+    run that lacks them."""
+    from analysis import runs as rundirs
+    from rundir import RunDir
 
     rows = []
     for run_dir in run_dirs:
-        try:
-            run = RunDir.open(run_dir)
-            row = table_row(run_dir)
-            oracle = (run.read_metrics("test") or {}).get("oracle")
-        except RunDirError as err:
-            raise ValueError(str(err)) from None
-        if row["test_auprc"] is None or row["test_auroc"] is None:
-            raise ValueError(f"{run_dir}: not evaluated on the test split "
-                             f"(run: python evaluate.py {run_dir} --data DIR)")
-        seed = run.config.get("seed", run.config.get("args", {}).get("seed"))
-        rows.append({"model": row["model"], "seed": seed, "oracle": oracle, "auprc": float(row["test_auprc"]),
-                     "auroc": float(row["test_auroc"]), "run_dir": str(run_dir)})
+        run = RunDir.open(run_dir)
+        test = rundirs.read_metrics(run_dir, "test") if rundirs.has_metrics(run_dir, "test") else {}
+        if not all(isinstance(test.get(k), (int, float)) for k in ("mean_auprc", "mean_auroc")):
+            raise rundirs.AnalysisError(f"{run_dir}: not evaluated on the test split "
+                                        f"(run: python evaluate.py {run_dir} --data DIR)")
+        rows.append({"model": run.name, "seed": rundirs.run_seed(run.config), "oracle": test.get("oracle"),
+                     "auprc": float(test["mean_auprc"]), "auroc": float(test["mean_auroc"]),
+                     "run_dir": str(run_dir)})
     return rows
 
 
@@ -95,17 +92,12 @@ def _main(argv: list[str] | None) -> int:
     from cli import UserError
     from rundir import check_output_path
 
-    try:
-        if args.output:
-            check_output_path(args.output, force=args.force)
-        rows = collect(args.run_dirs)
-    except (ValueError, OSError, UserError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    if args.output:
+        check_output_path(args.output, force=args.force)
+    rows = collect(args.run_dirs)
     oracles = {json.dumps(r.pop("oracle"), sort_keys=True) for r in rows}
     if len(oracles) > 1:
-        print("error: the runs were evaluated on different data (their oracles differ)", file=sys.stderr)
-        return 2
+        raise UserError("the runs were evaluated on different data (their oracles differ)")
     oracle = json.loads(oracles.pop())
     if oracle is None:
         print("note: the test data has no synthetic ground truth: no oracle column", file=sys.stderr)

@@ -485,17 +485,16 @@ def oracle_summary(data_dir: os.PathLike | str, split: str = "test",
         raise DataError(Path(data_dir) / BUNDLE_FILES["oracle"],
                         f"does not describe these {split} labels {labels.shape} (files replaced since "
                         f"generation?)")
-    from evaluation import metrics
+    from evaluation import metrics, reports
 
-    per_target = metrics.per_target_metrics(labels, probabilities)
-    scored = per_target["positives"] > 0
+    means = reports.means(metrics.per_target_metrics(labels, probabilities))  # as a model's summary
     return {
         "split": split,
         "num_pairs": int(labels.shape[0]),
-        "targets_scored": int(scored.sum()),
-        "mean_auprc": float(np.nanmean(per_target["auprc"][scored])),
-        "mean_ap": float(np.nanmean(per_target["ap"][scored])),
-        "mean_auroc": float(np.nanmean(per_target["auroc"][scored])),
+        "targets_scored": means["targets"],
+        "mean_auprc": means["mean_auprc"],
+        "mean_ap": means["mean_ap"],
+        "mean_auroc": means["mean_auroc"],
         "definition": "the generator's P(y=1 | planted motifs) scored like a model (strand pairs share it): "
                       "PRROC AUPRC, sklearn AP and AUROC, mean over targets with positives",
     }

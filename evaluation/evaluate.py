@@ -55,11 +55,12 @@ def evaluate(model, store, split_name: str, *, sequence_length: int, batch_size:
 
 
 def _oracle(store, split: str, labels, data_dir) -> dict | None:
-    from data.synthetic import oracle_summary, read_truth
+    from data.synthetic import oracle_summary
 
     for candidate in ([data_dir] if data_dir else [store.path, Path(store.path).parent]):
-        if read_truth(candidate) is not None:
-            return oracle_summary(candidate, split, labels)
+        oracle = oracle_summary(candidate, split, labels)  # None where there is no synthetic truth
+        if oracle:
+            return oracle
     return None
 
 

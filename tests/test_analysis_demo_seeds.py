@@ -4,7 +4,7 @@ import json
 import pytest
 
 from analysis import demo_seeds
-from tests.helpers import asymmetric_model, save_run, write_run_config
+from helpers import asymmetric_model, save_run, write_run_config
 
 
 def _rows():
